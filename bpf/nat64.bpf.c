@@ -1,0 +1,1701 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * nat64-gateway: the stateless IP/ICMP translator (RFC 7915) as two tc
+ * programs, one per direction:
+ *
+ *   6to4  IPv6 in, IPv4 out   (an egress hook: the translator link, or za)
+ *   4to6  IPv4 in, IPv6 out   (an ingress hook: the WAN, or za)
+ *
+ * Addresses follow RFC 6052 (bpf/rfc6052.h) and RFC 7757 explicit address
+ * mappings (LPM tries). Every packet ends in one of three ways: translated,
+ * passed untouched (not ours), or dropped and counted; never half-done.
+ * Configuration lives in global data (struct nat64_globals) that userspace
+ * fills; all zero means the default prefix 64:ff9b:1:fffe::/96.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "nat64_shared.h"
+#include "rfc6052.h"
+#include "csum.h"
+
+#ifndef AF_INET
+#define AF_INET			2
+#endif
+#define IPV4_HDR_LEN		20
+#define IPV6_HDR_LEN		40
+#define FRAG6_HDR_LEN		8
+#define ICMP_HDR_LEN		8
+#define IP_DF			0x4000
+#define IP_MF			0x2000
+#define IP_OFFMASK		0x1fff
+#define IPV6_MIN_MTU		1280
+/* RFC 7915 §5.1: DF is set only when the IPv4 packet exceeds 1260 bytes. */
+#define IPV4_DF_THRESHOLD	(IPV6_MIN_MTU - (IPV6_HDR_LEN - IPV4_HDR_LEN))
+/* RFC 1812 §4.3.2.3: an ICMPv4 error should not exceed 576 bytes. */
+#define ICMP4_ERROR_MAX		576
+/* RFC 4443 §2.4 (c): an ICMPv6 error must not exceed the minimum MTU. */
+#define ICMP6_ERROR_MAX		IPV6_MIN_MTU
+#define IPV6_MAX_EXT_HEADERS	8
+#define SELF_ERROR_HOP_LIMIT	64
+#define ICMP_ERRORS_PER_SEC	100
+#define CSUM_CHUNK		256
+#define CSUM_MAX_CHUNKS		40	/* 10 KiB: errors and zero-checksum UDP */
+
+#define NSEC_PER_SEC		1000000000ULL
+
+struct nat64_globals nat64 = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nat64_counters);
+} nat64_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, NAT64_MAX_EAM);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nat64_lpm6_key);
+	__type(value, struct nat64_eam);
+} nat64_eam6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, NAT64_MAX_EAM);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nat64_lpm4_key);
+	__type(value, struct nat64_eam);
+} nat64_eam4 SEC(".maps");
+
+struct ratelimit {
+	__u64 window_start;
+	__u32 sent;
+};
+
+struct scratch {
+	__u8 buf[CSUM_CHUNK];
+	struct ratelimit rl;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} nat64_scratch SEC(".maps");
+
+const __u8 nat64_default_prefix[16] = NAT64_DEFAULT_PREFIX;
+
+/* ---------------------------------------------------------------------- */
+/* Configuration and counters                                             */
+
+static __always_inline const struct nat64_config *config(void)
+{
+	return &nat64.cfg[nat64.cfg_active & 1];
+}
+
+static __always_inline struct nat64_counters *counters(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&nat64_counters, &zero);
+}
+
+static __always_inline void count(enum nat64_counter c)
+{
+	struct nat64_counters *cnt = counters();
+
+	if (cnt && c < _NAT64_CNT_MAX)
+		cnt->c[c]++;
+}
+
+static __always_inline int drop(enum nat64_counter why)
+{
+	count(why);
+	return TC_ACT_SHOT;
+}
+
+static __always_inline int pass(void)
+{
+	count(NAT64_CNT_PKTS_PASSED);
+	return TC_ACT_OK;
+}
+
+static __always_inline void count_translated(enum nat64_counter pkts, __u32 bytes)
+{
+	struct nat64_counters *cnt = counters();
+
+	if (cnt) {
+		cnt->c[pkts]++;
+		cnt->c[pkts + 1] += bytes;	/* BYTES_* follows PKTS_* */
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Address mapping: EAM first (RFC 7757 §3.3), then the RFC 6052 prefix.   */
+
+static __always_inline __u32 host_mask(__u32 v4_len)
+{
+	return v4_len >= 32 ? 0 : (v4_len == 0 ? 0xffffffff : (0xffffffffU >> v4_len));
+}
+
+static __always_inline int eam_6to4(const __u8 v6[16], __be32 *v4)
+{
+	struct nat64_lpm6_key key = { .prefixlen = 128 };
+	struct nat64_eam *e;
+	__u32 mask, suffix;
+
+	__builtin_memcpy(key.addr, v6, 16);
+	e = bpf_map_lookup_elem(&nat64_eam6, &key);
+	if (!e)
+		return -1;
+	mask = host_mask(e->v4_len);
+	suffix = ((__u32)v6[12] << 24) | ((__u32)v6[13] << 16) | ((__u32)v6[14] << 8) | v6[15];
+	*v4 = bpf_htonl((bpf_ntohl(e->v4) & ~mask) | (suffix & mask));
+	return 0;
+}
+
+static __always_inline int eam_4to6(__be32 v4, __u8 v6[16])
+{
+	struct nat64_lpm4_key key = { .prefixlen = 32, .addr = v4 };
+	struct nat64_eam *e;
+	__u32 mask, host, base;
+
+	e = bpf_map_lookup_elem(&nat64_eam4, &key);
+	if (!e)
+		return -1;
+	mask = host_mask(e->v4_len);
+	host = bpf_ntohl(v4) & mask;
+	__builtin_memcpy(v6, e->v6, 16);
+	base = ((__u32)v6[12] << 24) | ((__u32)v6[13] << 16) | ((__u32)v6[14] << 8) | v6[15];
+	base = (base & ~mask) | host;
+	v6[12] = base >> 24;
+	v6[13] = base >> 16;
+	v6[14] = base >> 8;
+	v6[15] = base;
+	return 0;
+}
+
+enum map_result {
+	MAP_OK = 0,
+	MAP_UNTRANSLATABLE = -1,
+	MAP_NOT_GLOBAL = -2,	/* RFC 6052 §3.1 */
+};
+
+static __always_inline int prefix_6to4(const __u8 *prefix, __u32 len, const __u8 v6[16], __be32 *v4)
+{
+	if (!rfc6052_match(prefix, len, v6))
+		return MAP_UNTRANSLATABLE;
+	rfc6052_extract(v6, len, (__u8 *)v4);
+	if (rfc6052_is_wkp(prefix, len) && !ipv4_is_global((__u8 *)v4))
+		return MAP_NOT_GLOBAL;
+	return MAP_OK;
+}
+
+/*
+ * Global (not static) functions below are verified once on their own by
+ * the kernel, which keeps the verifier's work small; their pointer
+ * arguments may be NULL as far as the verifier knows, hence the checks.
+ */
+__noinline int nat64_addr_6to4(const struct in6_addr *addr, __be32 *v4)
+{
+	const struct nat64_config *cfg = config();
+	const __u8 *v6;
+	int i, r;
+
+	if (!addr || !v4)
+		return MAP_UNTRANSLATABLE;
+	v6 = addr->s6_addr;
+
+	if (nat64.nr_eam && eam_6to4(v6, v4) == 0)
+		return MAP_OK;
+	if (cfg->flags & NAT64_F_NO_PREFIX)
+		return MAP_UNTRANSLATABLE;
+	if (cfg->nr_prefixes == 0)
+		return prefix_6to4(nat64_default_prefix, NAT64_DEFAULT_PREFIX_LEN, v6, v4);
+
+	for (i = 0; i < NAT64_MAX_PREFIXES; i++) {
+		if (i >= cfg->nr_prefixes)
+			break;
+		r = prefix_6to4(cfg->prefixes[i].addr, cfg->prefixes[i].len, v6, v4);
+		if (r != MAP_UNTRANSLATABLE)
+			return r;
+	}
+	return MAP_UNTRANSLATABLE;
+}
+
+__noinline int nat64_addr_4to6(__be32 v4, struct in6_addr *addr)
+{
+	const struct nat64_config *cfg = config();
+	const __u8 *prefix = nat64_default_prefix;
+	__u32 len = NAT64_DEFAULT_PREFIX_LEN;
+	__u8 *v6;
+
+	if (!addr)
+		return MAP_UNTRANSLATABLE;
+	v6 = addr->s6_addr;
+
+	if (nat64.nr_eam && eam_4to6(v4, v6) == 0)
+		return MAP_OK;
+	if (cfg->flags & NAT64_F_NO_PREFIX)
+		return MAP_UNTRANSLATABLE;
+	if (cfg->nr_prefixes) {
+		prefix = cfg->prefixes[0].addr;
+		len = cfg->prefixes[0].len;
+	}
+	if (rfc6052_is_wkp(prefix, len) && !ipv4_is_global((__u8 *)&v4))
+		return MAP_NOT_GLOBAL;
+	rfc6052_embed(prefix, len, (__u8 *)&v4, v6);
+	return MAP_OK;
+}
+
+static __always_inline int ipv6_is_zero(const __u8 a[16])
+{
+	__u64 x[2];
+
+	__builtin_memcpy(x, a, 16);
+	return !(x[0] | x[1]);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Checksums                                                               */
+
+/* One's complement sum of skb bytes [off, off + len), added to seed. */
+__noinline int nat64_csum_skb(struct __sk_buff *skb, __u32 off, __u32 len, __u32 seed)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&nat64_scratch, &zero);
+	int i;
+
+	if (!s)
+		return seed;
+	for (i = 0; i < CSUM_MAX_CHUNKS && len; i++) {
+		__u32 n = len > CSUM_CHUNK ? CSUM_CHUNK : len;
+
+		if (n < CSUM_CHUNK)
+			__builtin_memset(s->buf, 0, CSUM_CHUNK);
+		n &= CSUM_CHUNK * 2 - 1;
+		if (n == 0 || n > CSUM_CHUNK || bpf_skb_load_bytes(skb, off, s->buf, n))
+			return seed;
+		seed = bpf_csum_diff(0, 0, (__be32 *)s->buf, (n + 3) & ~3U, seed);
+		off += n;
+		len -= n;
+	}
+	return seed;
+}
+
+struct ipv6_pseudo {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be32 len;
+	__be32 nexthdr;
+};
+
+__noinline int nat64_csum_ipv6_pseudo(const struct in6_addr *saddr, const struct in6_addr *daddr, __u32 len,
+				  __u32 nh, __u32 seed)
+{
+	struct ipv6_pseudo ph = {
+		.len = bpf_htonl(len),
+		.nexthdr = bpf_htonl(nh),
+	};
+
+	if (!saddr || !daddr)
+		return seed;
+	__builtin_memcpy(ph.saddr, saddr, 16);
+	__builtin_memcpy(ph.daddr, daddr, 16);
+	return bpf_csum_diff(0, 0, (__be32 *)&ph, sizeof(ph), seed);
+}
+
+/* Incremental update of a checksum field value (RFC 1624 eqn. 3). */
+static __always_inline __u16 csum_update(__u16 check, __u32 diff)
+{
+	return ~csum_fold32(csum_add32((__u16)~check, diff));
+}
+
+/* Replace the 16-bit word at off and fix the checksum field at check_off. */
+static __always_inline int store_word_csum(struct __sk_buff *skb, __u32 off, __u16 old, __u16 new,
+					   __u32 check_off)
+{
+	if (bpf_skb_store_bytes(skb, off, &new, 2, 0))
+		return -1;
+	return bpf_l4_csum_replace(skb, check_off, old, new, 2);
+}
+
+/* ---------------------------------------------------------------------- */
+/* ICMP errors the translator originates (RFC 7915 §4.4, §5.4, §6)       */
+
+static __always_inline int ratelimit_allow(const struct nat64_config *cfg)
+{
+	__u32 zero = 0, limit = cfg->icmp_errors_per_sec ?: ICMP_ERRORS_PER_SEC;
+	struct scratch *s = bpf_map_lookup_elem(&nat64_scratch, &zero);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!s)
+		return 0;
+	if (now - s->rl.window_start >= NSEC_PER_SEC) {
+		s->rl.window_start = now;
+		s->rl.sent = 0;
+	}
+	if (s->rl.sent >= limit)
+		return 0;
+	s->rl.sent++;
+	return 1;
+}
+
+static __always_inline int swap_macs(struct __sk_buff *skb)
+{
+	__u8 macs[12], swapped[12];
+
+	if (bpf_skb_load_bytes(skb, 0, macs, 12))
+		return -1;
+	__builtin_memcpy(swapped, macs + 6, 6);
+	__builtin_memcpy(swapped + 6, macs, 6);
+	return bpf_skb_store_bytes(skb, 0, swapped, 12, 0);
+}
+
+/*
+ * Turn the IPv4 packet in skb into an ICMPv4 error about it and send it
+ * back out of the device it came in on. rest is the second header word.
+ */
+__noinline int nat64_icmp4_error(struct __sk_buff *skb, __u32 type, __u32 code, __be32 rest, __u32 why)
+{
+	const struct nat64_config *cfg = config();
+	struct iphdr orig, ip = {};
+	struct icmphdr icmp = {};
+	__u32 quoted, tot;
+	__u16 check;
+
+	count(why);
+	if (!ratelimit_allow(cfg))
+		return drop(NAT64_CNT_DROP_RATELIMITED);
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &orig, sizeof(orig)))
+		return TC_ACT_SHOT;
+
+	quoted = skb->len - ETH_HLEN;
+	if (quoted > ICMP4_ERROR_MAX - IPV4_HDR_LEN - ICMP_HDR_LEN)
+		quoted = ICMP4_ERROR_MAX - IPV4_HDR_LEN - ICMP_HDR_LEN;
+	tot = IPV4_HDR_LEN + ICMP_HDR_LEN + quoted;
+
+	if (bpf_skb_adjust_room(skb, IPV4_HDR_LEN + ICMP_HDR_LEN, BPF_ADJ_ROOM_MAC, 0) ||
+	    bpf_skb_change_tail(skb, ETH_HLEN + tot, 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+
+	ip.version = 4;
+	ip.ihl = 5;
+	ip.tot_len = bpf_htons(tot);
+	ip.ttl = SELF_ERROR_HOP_LIMIT;
+	ip.protocol = IPPROTO_ICMP;
+	ip.saddr = cfg->self_v4 ?: orig.daddr;
+	ip.daddr = orig.saddr;
+	ip.check = ipv4_hdr_csum(&ip);
+
+	icmp.type = type;
+	icmp.code = code;
+	icmp.un.gateway = rest;
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), 0) ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV4_HDR_LEN, &icmp, sizeof(icmp), 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	check = ~csum_fold32((__u32)nat64_csum_skb(skb, ETH_HLEN + IPV4_HDR_LEN, ICMP_HDR_LEN + quoted, 0));
+	if (bpf_skb_store_bytes(skb, ETH_HLEN + IPV4_HDR_LEN + 2, &check, 2, 0) || swap_macs(skb))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+
+	count(NAT64_CNT_ICMP_SENT);
+	return bpf_redirect(skb->ifindex, 0);
+}
+
+/* The same for IPv6: an ICMPv6 error back toward the sender (RFC 4443). */
+__noinline int nat64_icmp6_error(struct __sk_buff *skb, __u32 type, __u32 code, __be32 rest, __u32 why)
+{
+	const struct nat64_config *cfg = config();
+	struct ipv6hdr orig, ip = {};
+	struct icmp6hdr icmp = {};
+	__u32 quoted, sum;
+	__u16 check;
+
+	count(why);
+	if (!ratelimit_allow(cfg))
+		return drop(NAT64_CNT_DROP_RATELIMITED);
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &orig, sizeof(orig)))
+		return TC_ACT_SHOT;
+
+	quoted = skb->len - ETH_HLEN;
+	if (quoted > ICMP6_ERROR_MAX - IPV6_HDR_LEN - ICMP_HDR_LEN)
+		quoted = ICMP6_ERROR_MAX - IPV6_HDR_LEN - ICMP_HDR_LEN;
+
+	if (bpf_skb_adjust_room(skb, IPV6_HDR_LEN + ICMP_HDR_LEN, BPF_ADJ_ROOM_MAC, 0) ||
+	    bpf_skb_change_tail(skb, ETH_HLEN + IPV6_HDR_LEN + ICMP_HDR_LEN + quoted, 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+
+	ip.version = 6;
+	ip.payload_len = bpf_htons(ICMP_HDR_LEN + quoted);
+	ip.nexthdr = IPPROTO_ICMPV6;
+	ip.hop_limit = SELF_ERROR_HOP_LIMIT;
+	if (ipv6_is_zero(cfg->self_v6))
+		__builtin_memcpy(&ip.saddr, &orig.daddr, 16);
+	else
+		__builtin_memcpy(&ip.saddr, cfg->self_v6, 16);
+	ip.daddr = orig.saddr;
+
+	icmp.icmp6_type = type;
+	icmp.icmp6_code = code;
+	icmp.icmp6_dataun.un_data32[0] = rest;
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), 0) ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV6_HDR_LEN, &icmp, sizeof(icmp), 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	sum = (__u32)nat64_csum_ipv6_pseudo(&ip.saddr, &ip.daddr, ICMP_HDR_LEN + quoted,
+			       IPPROTO_ICMPV6, 0);
+	check = ~csum_fold32((__u32)nat64_csum_skb(skb, ETH_HLEN + IPV6_HDR_LEN, ICMP_HDR_LEN + quoted, sum));
+	if (bpf_skb_store_bytes(skb, ETH_HLEN + IPV6_HDR_LEN + 2, &check, 2, 0) || swap_macs(skb))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+
+	count(NAT64_CNT_ICMP_SENT);
+	/* From an egress hook: back up the stack, where conntrack de-NATs it. */
+	return bpf_redirect(skb->ifindex, BPF_F_INGRESS);
+}
+
+/* ---------------------------------------------------------------------- */
+/* ICMP type/code mapping (RFC 7915 §4.2 and §5.2)                        */
+
+struct icmp_xlat {
+	__u8 type, code;
+	__be32 rest;
+};
+
+/* RFC 1191 §7 plateaus, for "Fragmentation Needed" with MTU 0 (RFC 7915 §4.2). */
+static __always_inline __u32 mtu_plateau(__u32 tot_len)
+{
+	if (tot_len > 32000) return 32000;
+	if (tot_len > 17914) return 17914;
+	if (tot_len > 8166) return 8166;
+	if (tot_len > 4352) return 4352;
+	if (tot_len > 2002) return 2002;
+	if (tot_len > 1492) return 1492;
+	if (tot_len > 1006) return 1006;
+	if (tot_len > 508) return 508;
+	if (tot_len > 296) return 296;
+	return 68;
+}
+
+/* RFC 7915 §4.2 Figure 3: IPv4 Parameter Problem pointer -> IPv6 pointer. */
+static __always_inline int pointer_4to6(__u8 p)
+{
+	switch (p) {
+	case 0: return 0;		/* version/IHL */
+	case 1: return 1;		/* type of service */
+	case 2: case 3: return 4;	/* total length */
+	case 8: return 7;		/* TTL */
+	case 9: return 6;		/* protocol */
+	case 12 ... 15: return 8;	/* source address */
+	case 16 ... 19: return 24;	/* destination address */
+	default: return -1;
+	}
+}
+
+/* RFC 7915 §5.2 Figure 6: IPv6 pointer -> IPv4 pointer. */
+static __always_inline int pointer_6to4(__u32 p)
+{
+	switch (p) {
+	case 0: return 0;
+	case 1: return 1;
+	case 4: case 5: return 2;
+	case 6: return 9;
+	case 7: return 8;
+	case 8 ... 23: return 12;
+	case 24 ... 39: return 16;
+	default: return -1;
+	}
+}
+
+/* RFC 7915 §4.2; inner_len is the quoted packet's total length (plateaus). */
+static __always_inline int icmp_4to6_error(const struct nat64_config *cfg, const struct icmphdr *in,
+					   __u32 inner_len, struct icmp_xlat *out)
+{
+	__u32 mtu;
+	int p;
+
+	out->rest = 0;
+	switch (in->type) {
+	case ICMP_DEST_UNREACH:
+		out->type = ICMPV6_DEST_UNREACH;
+		switch (in->code) {
+		case ICMP_NET_UNREACH: case ICMP_HOST_UNREACH:
+		case ICMP_SR_FAILED: case ICMP_NET_UNKNOWN: case ICMP_HOST_UNKNOWN:
+		case ICMP_HOST_ISOLATED: case ICMP_NET_UNR_TOS: case ICMP_HOST_UNR_TOS:
+			out->code = ICMPV6_NOROUTE;
+			return 0;
+		case ICMP_PROT_UNREACH:
+			out->type = ICMPV6_PARAMPROB;
+			out->code = ICMPV6_UNK_NEXTHDR;
+			out->rest = bpf_htonl(offsetof(struct ipv6hdr, nexthdr));
+			return 0;
+		case ICMP_PORT_UNREACH:
+			out->code = ICMPV6_PORT_UNREACH;
+			return 0;
+		case ICMP_FRAG_NEEDED:
+			out->type = ICMPV6_PKT_TOOBIG;
+			out->code = 0;
+			mtu = bpf_ntohs(in->un.frag.mtu);
+			if (mtu == 0)
+				mtu = mtu_plateau(inner_len);
+			mtu += IPV6_HDR_LEN - IPV4_HDR_LEN;
+			if (cfg->mtu_v6 && mtu > cfg->mtu_v6)
+				mtu = cfg->mtu_v6;
+			if (cfg->mtu_v4 && mtu > cfg->mtu_v4 + IPV6_HDR_LEN - IPV4_HDR_LEN)
+				mtu = cfg->mtu_v4 + IPV6_HDR_LEN - IPV4_HDR_LEN;
+			if (mtu < IPV6_MIN_MTU)
+				mtu = IPV6_MIN_MTU;
+			out->rest = bpf_htonl(mtu);
+			return 0;
+		case ICMP_NET_ANO: case ICMP_HOST_ANO: case ICMP_PKT_FILTERED: case ICMP_PREC_CUTOFF:
+			out->code = ICMPV6_ADM_PROHIBITED;
+			return 0;
+		default:	/* 14 host precedence violation, unknown codes */
+			return -1;
+		}
+	case ICMP_TIME_EXCEEDED:
+		out->type = ICMPV6_TIME_EXCEED;
+		out->code = in->code;
+		return 0;
+	case ICMP_PARAMETERPROB:
+		if (in->code != 0 && in->code != 2)
+			return -1;	/* "missing a required option": drop */
+		p = pointer_4to6(bpf_ntohl(in->un.gateway) >> 24);
+		if (p < 0)
+			return -1;
+		out->type = ICMPV6_PARAMPROB;
+		out->code = ICMPV6_HDR_FIELD;
+		out->rest = bpf_htonl(p);
+		return 0;
+	default:	/* source quench, redirect, router advertisement, ...: drop */
+		return -1;
+	}
+}
+
+/* RFC 7915 §5.2 */
+static __always_inline int icmp_6to4_error(const struct icmp6hdr *in, struct icmp_xlat *out)
+{
+	__u32 mtu;
+	int p;
+
+	out->rest = 0;
+	switch (in->icmp6_type) {
+	case ICMPV6_DEST_UNREACH:
+		out->type = ICMP_DEST_UNREACH;
+		switch (in->icmp6_code) {
+		case ICMPV6_NOROUTE: case ICMPV6_NOT_NEIGHBOUR: case ICMPV6_ADDR_UNREACH:
+			out->code = ICMP_HOST_UNREACH;
+			return 0;
+		case ICMPV6_ADM_PROHIBITED:
+			out->code = ICMP_HOST_ANO;
+			return 0;
+		case ICMPV6_PORT_UNREACH:
+			out->code = ICMP_PORT_UNREACH;
+			return 0;
+		default:
+			return -1;
+		}
+	case ICMPV6_PKT_TOOBIG:
+		out->type = ICMP_DEST_UNREACH;
+		out->code = ICMP_FRAG_NEEDED;
+		mtu = bpf_ntohl(in->icmp6_mtu) - (IPV6_HDR_LEN - IPV4_HDR_LEN);
+		if (mtu > 0xffff)
+			mtu = 0xffff;
+		out->rest = bpf_htonl(mtu);
+		return 0;
+	case ICMPV6_TIME_EXCEED:
+		out->type = ICMP_TIME_EXCEEDED;
+		out->code = in->icmp6_code;
+		return 0;
+	case ICMPV6_PARAMPROB:
+		if (in->icmp6_code == ICMPV6_UNK_NEXTHDR) {
+			out->type = ICMP_DEST_UNREACH;
+			out->code = ICMP_PROT_UNREACH;
+			return 0;
+		}
+		if (in->icmp6_code != ICMPV6_HDR_FIELD)
+			return -1;
+		p = pointer_6to4(bpf_ntohl(in->icmp6_pointer));
+		if (p < 0)
+			return -1;
+		out->type = ICMP_PARAMETERPROB;
+		out->code = 0;
+		out->rest = bpf_htonl((__u32)p << 24);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* IPv6 extension headers (RFC 7915 §5.1, RFC 8200 §4)                    */
+
+struct ipv6_info {
+	__u32 l4_off;		/* from the start of the IPv6 header */
+	__u32 pointer;		/* offending byte, for WALK_SEGMENTS_LEFT */
+	__u32 frag_id;		/* network order */
+	__u16 frag_field;	/* host order: offset << 3 | M */
+	__u8 proto;
+	__u8 has_frag;
+};
+
+enum ipv6_walk_result {
+	WALK_OK = 0,
+	WALK_MALFORMED = -1,
+	WALK_AFTER_FRAGMENT = -2,	/* an extension header after the Fragment header */
+	WALK_SEGMENTS_LEFT = -3,	/* Routing header with Segments Left != 0 */
+	WALK_TOO_LONG = -4,
+};
+
+__noinline int nat64_ipv6_walk(struct __sk_buff *skb, __u32 l3, __u32 nexthdr, struct ipv6_info *info)
+{
+	__u32 off = IPV6_HDR_LEN;
+	__u8 hdr[8];
+	int i;
+
+	if (!info)
+		return WALK_MALFORMED;
+	info->has_frag = 0;
+	info->frag_field = 0;
+	info->frag_id = 0;
+	for (i = 0; i < IPV6_MAX_EXT_HEADERS; i++) {
+		switch (nexthdr) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_DSTOPTS:
+		case IPPROTO_ROUTING:
+			if (info->has_frag)
+				return WALK_AFTER_FRAGMENT;
+			if (bpf_skb_load_bytes(skb, l3 + off, hdr, 4))
+				return WALK_MALFORMED;
+			/* RFC 7915 §5.1: do not translate with Segments Left != 0. */
+			if (nexthdr == IPPROTO_ROUTING && hdr[3] != 0) {
+				info->pointer = off + 3;
+				return WALK_SEGMENTS_LEFT;
+			}
+			nexthdr = hdr[0];
+			off += ((__u32)hdr[1] + 1) * 8;
+			break;
+		case IPPROTO_FRAGMENT:
+			if (info->has_frag)
+				return WALK_AFTER_FRAGMENT;
+			if (bpf_skb_load_bytes(skb, l3 + off, hdr, 8))
+				return WALK_MALFORMED;
+			info->has_frag = 1;
+			info->frag_field = ((__u16)hdr[2] << 8) | hdr[3];
+			__builtin_memcpy(&info->frag_id, hdr + 4, 4);
+			nexthdr = hdr[0];
+			off += FRAG6_HDR_LEN;
+			break;
+		default:
+			info->proto = nexthdr;
+			info->l4_off = off;
+			return WALK_OK;
+		}
+	}
+	return WALK_TOO_LONG;
+}
+
+static __always_inline __u16 frag6_offset(const struct ipv6_info *info)
+{
+	return info->frag_field >> 3;
+}
+
+static __always_inline int frag6_more(const struct ipv6_info *info)
+{
+	return info->frag_field & 1;
+}
+
+static __always_inline int is_link_scoped6(const struct in6_addr *a)
+{
+	/* multicast with interface/link scope, or link-local unicast */
+	return (a->s6_addr[0] == 0xff && (a->s6_addr[1] & 0x0f) <= 2) ||
+	       (a->s6_addr[0] == 0xfe && (a->s6_addr[1] & 0xc0) == 0x80);
+}
+
+static __always_inline int is_multicast4(__be32 a)
+{
+	return (bpf_ntohl(a) & 0xf0000000) == 0xe0000000;
+}
+
+/* RFC 1112 §6.4: 01:00:5e + the low 23 bits of the group. */
+static __always_inline void multicast_mac4(__be32 group, __u8 mac[6])
+{
+	__u32 g = bpf_ntohl(group);
+
+	mac[0] = 0x01;
+	mac[1] = 0x00;
+	mac[2] = 0x5e;
+	mac[3] = (g >> 16) & 0x7f;
+	mac[4] = g >> 8;
+	mac[5] = g;
+}
+
+/* ---------------------------------------------------------------------- */
+/* IPv6 -> IPv4 (RFC 7915 §5)                                             */
+
+/* Translate the IPv6 header quoted in an ICMPv6 error and its L4 header. */
+struct inner6 {
+	struct ipv6hdr ip;
+	struct ipv6_info info;
+	__be32 saddr4, daddr4;
+};
+
+static __always_inline __u8 proto_6to4(__u8 nh)
+{
+	return nh == IPPROTO_ICMPV6 ? IPPROTO_ICMP : nh;
+}
+
+static __always_inline __u8 proto_4to6(__u8 p)
+{
+	return p == IPPROTO_ICMP ? IPPROTO_ICMPV6 : p;
+}
+
+static __always_inline __u8 tos_of_ipv6(const struct ipv6hdr *ip)
+{
+	return (ip->priority << 4) | (ip->flow_lbl[0] >> 4);
+}
+
+/*
+ * Adjust the L4 header at off of a packet whose pseudo-header changed from
+ * IPv6 (src6, dst6) to IPv4 (src4, dst4): TCP/UDP checksum, ICMPv6 -> ICMP
+ * echo type and checksum. Used inline on the packet itself (helpers keep
+ * CHECKSUM_PARTIAL right) and for the packet quoted inside errors.
+ */
+__noinline int nat64_pseudo_diff_6to4(const struct in6_addr *src6, const struct in6_addr *dst6, __be32 src4,
+				  __be32 dst4)
+{
+	__be32 from[8], to[2] = { src4, dst4 };
+
+	if (!src6 || !dst6)
+		return 0;
+	__builtin_memcpy(from, src6, 16);
+	__builtin_memcpy(from + 4, dst6, 16);
+	return bpf_csum_diff(from, sizeof(from), to, sizeof(to), 0);
+}
+
+__noinline int nat64_pseudo_diff_4to6(__be32 src4, __be32 dst4, const struct in6_addr *src6,
+				  const struct in6_addr *dst6)
+{
+	__be32 from[2] = { src4, dst4 }, to[8];
+
+	if (!src6 || !dst6)
+		return 0;
+	__builtin_memcpy(to, src6, 16);
+	__builtin_memcpy(to + 4, dst6, 16);
+	return bpf_csum_diff(from, sizeof(from), to, sizeof(to), 0);
+}
+
+/* Echo type mapping (RFC 7915 §4.2, §5.2); other informational types are dropped. */
+static __always_inline int echo_6to4(__u8 type)
+{
+	return type == ICMPV6_ECHO_REQUEST ? ICMP_ECHO : type == ICMPV6_ECHO_REPLY ? ICMP_ECHOREPLY : -1;
+}
+
+static __always_inline int echo_4to6(__u8 type)
+{
+	return type == ICMP_ECHO ? ICMPV6_ECHO_REQUEST : type == ICMP_ECHOREPLY ? ICMPV6_ECHO_REPLY : -1;
+}
+
+/*
+ * Fix the quoted L4 header at off (already moved to its new place) with
+ * plain arithmetic: the quoted packet is data to the outer checksum, which
+ * is computed afresh afterwards. diff covers the pseudo-header change.
+ */
+static __always_inline void fix_quoted_l4(struct __sk_buff *skb, __u32 off, __u8 proto, __u32 diff,
+					  int icmp_echo_type, __u32 available)
+{
+	__u16 check, word, nword;
+	__u8 hdr[4];
+
+	if (proto == IPPROTO_TCP && available >= 18) {
+		if (bpf_skb_load_bytes(skb, off + 16, &check, 2) == 0) {
+			check = csum_update(check, diff);
+			bpf_skb_store_bytes(skb, off + 16, &check, 2, 0);
+		}
+	} else if (proto == IPPROTO_UDP && available >= 8) {
+		if (bpf_skb_load_bytes(skb, off + 6, &check, 2) == 0 && check) {
+			check = csum_update(check, diff);
+			bpf_skb_store_bytes(skb, off + 6, &check, 2, 0);
+		}
+	} else if (icmp_echo_type >= 0 && available >= 4) {
+		if (bpf_skb_load_bytes(skb, off, hdr, 4))
+			return;
+		__builtin_memcpy(&word, hdr, 2);
+		__builtin_memcpy(&check, hdr + 2, 2);
+		hdr[0] = icmp_echo_type;
+		__builtin_memcpy(&nword, hdr, 2);
+		diff = csum_add32(diff, csum_add32((__u16)~word, nword));
+		check = csum_update(check, diff);
+		__builtin_memcpy(hdr + 2, &check, 2);
+		bpf_skb_store_bytes(skb, off, hdr, 4, 0);
+	}
+}
+
+static __always_inline __u16 ipv4_frag_field_of(const struct ipv6_info *info)
+{
+	return (frag6_offset(info) & IP_OFFMASK) | (frag6_more(info) ? IP_MF : 0);
+}
+
+/*
+ * ICMPv6 error -> ICMPv4 error, the quoted IPv6 packet translated too
+ * (RFC 7915 §5.3). l4_off: ICMPv6 header offset from the IPv6 header.
+ */
+__noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be32 saddr4, __be32 daddr4,
+				  __u32 ttl)
+{
+	struct icmp6hdr icmp6;
+	struct icmp_xlat x;
+	struct inner6 in = {};
+	struct iphdr ip = {}, iip = {};
+	struct icmphdr icmp = {};
+	__u32 inner_off = ETH_HLEN + l4_off + ICMP_HDR_LEN, remove, quoted, out_len, diff;
+	__u32 inner_l4_len, inner_avail;
+	int echo = -1, r;
+	__u16 check;
+
+	if (bpf_skb_load_bytes(skb, ETH_HLEN + l4_off, &icmp6, sizeof(icmp6)) ||
+	    bpf_skb_load_bytes(skb, inner_off, &in.ip, sizeof(in.ip)) || in.ip.version != 6)
+		return drop(NAT64_CNT_DROP_MALFORMED);
+	if (icmp_6to4_error(&icmp6, &x))
+		return drop(NAT64_CNT_DROP_UNSUPPORTED_ICMP);
+
+	r = nat64_ipv6_walk(skb, inner_off, in.ip.nexthdr, &in.info);
+	if (r != WALK_OK)
+		return drop(NAT64_CNT_DROP_MALFORMED);
+	if (skb->len < inner_off + in.info.l4_off)
+		return drop(NAT64_CNT_DROP_MALFORMED);
+	if (nat64_addr_6to4(&in.ip.saddr, &in.saddr4) ||
+	    nat64_addr_6to4(&in.ip.daddr, &in.daddr4))
+		return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
+	if (in.ip.nexthdr == IPPROTO_ICMPV6 || in.info.proto == IPPROTO_ICMPV6) {
+		__u8 t;
+
+		if (in.info.proto == IPPROTO_ICMPV6 &&
+		    bpf_skb_load_bytes(skb, inner_off + in.info.l4_off, &t, 1) == 0) {
+			if (t < 128)
+				return drop(NAT64_CNT_DROP_UNSUPPORTED_ICMP);	/* error in error */
+			echo = echo_6to4(t);
+		}
+	}
+
+	/* [IPv6][ext][ICMPv6][IPv6'][ext'][L4'] -> [IPv4][ICMP][IPv4'][L4'] */
+	remove = (l4_off - IPV6_HDR_LEN) + (in.info.l4_off - IPV4_HDR_LEN);
+	if (bpf_skb_adjust_room(skb, -(int)remove, BPF_ADJ_ROOM_NET, 0) ||
+	    bpf_skb_change_proto(skb, bpf_htons(ETH_P_IP), 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+
+	quoted = skb->len - ETH_HLEN - IPV4_HDR_LEN - ICMP_HDR_LEN;
+	out_len = IPV4_HDR_LEN + ICMP_HDR_LEN + quoted;
+	if (out_len > ICMP4_ERROR_MAX) {
+		out_len = ICMP4_ERROR_MAX;
+		quoted = out_len - IPV4_HDR_LEN - ICMP_HDR_LEN;
+		if (bpf_skb_change_tail(skb, ETH_HLEN + out_len, 0))
+			return drop(NAT64_CNT_DROP_INTERNAL);
+	}
+
+	/* the quoted header keeps the original (untruncated) length */
+	inner_l4_len = bpf_ntohs(in.ip.payload_len) + IPV6_HDR_LEN - in.info.l4_off;
+	iip.version = 4;
+	iip.ihl = 5;
+	iip.tos = tos_of_ipv6(&in.ip);
+	iip.tot_len = bpf_htons(IPV4_HDR_LEN + inner_l4_len);
+	if (in.info.has_frag) {
+		iip.id = bpf_htons(bpf_ntohl(in.info.frag_id) & 0xffff);
+		iip.frag_off = bpf_htons(ipv4_frag_field_of(&in.info));
+	} else if (IPV4_HDR_LEN + inner_l4_len > IPV4_DF_THRESHOLD) {
+		iip.frag_off = bpf_htons(IP_DF);
+	}
+	iip.ttl = in.ip.hop_limit;
+	iip.protocol = proto_6to4(in.info.proto);
+	iip.saddr = in.saddr4;
+	iip.daddr = in.daddr4;
+	iip.check = ipv4_hdr_csum(&iip);
+
+	ip.version = 4;
+	ip.ihl = 5;
+	ip.tos = 0;
+	ip.tot_len = bpf_htons(out_len);
+	ip.ttl = ttl;
+	ip.protocol = IPPROTO_ICMP;
+	ip.saddr = saddr4;
+	ip.daddr = daddr4;
+	ip.check = ipv4_hdr_csum(&ip);
+
+	icmp.type = x.type;
+	icmp.code = x.code;
+	icmp.un.gateway = x.rest;
+
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), 0) ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV4_HDR_LEN, &icmp, sizeof(icmp), 0) ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV4_HDR_LEN + ICMP_HDR_LEN, &iip, sizeof(iip), 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	{
+		__be16 proto = bpf_htons(ETH_P_IP);
+
+		bpf_skb_store_bytes(skb, 12, &proto, 2, 0);
+	}
+
+	if (frag6_offset(&in.info) == 0) {
+		inner_avail = quoted > 2 * IPV4_HDR_LEN ? quoted - IPV4_HDR_LEN : 0;
+		diff = nat64_pseudo_diff_6to4(&in.ip.saddr, &in.ip.daddr, in.saddr4, in.daddr4);
+		if (in.info.proto == IPPROTO_ICMPV6) {
+			/* ICMPv4 has no pseudo-header: take all of the IPv6 one out */
+			diff = ~(__u32)nat64_csum_ipv6_pseudo(&in.ip.saddr, &in.ip.daddr,
+						 inner_l4_len, IPPROTO_ICMPV6, 0);
+		}
+		fix_quoted_l4(skb, ETH_HLEN + 2 * IPV4_HDR_LEN + ICMP_HDR_LEN, in.info.proto, diff, echo,
+			      inner_avail);
+	}
+
+	check = ~csum_fold32((__u32)nat64_csum_skb(skb, ETH_HLEN + IPV4_HDR_LEN, ICMP_HDR_LEN + quoted, 0));
+	if (bpf_skb_store_bytes(skb, ETH_HLEN + IPV4_HDR_LEN + 2, &check, 2, 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	return TC_ACT_OK;
+}
+
+/*
+ * Gateway mode: send the translated IPv4 packet on its way ourselves, so
+ * the kernel does not forward (and decrement) it a second time.
+ */
+__noinline int nat64_forward_ipv4(struct __sk_buff *skb, __be32 saddr4, __be32 daddr4)
+{
+	const struct nat64_config *cfg = config();
+	struct bpf_fib_lookup fib = {};
+	struct bpf_redir_neigh nh = {};
+	__u8 mac[6];
+	int rc;
+
+	if (is_multicast4(daddr4)) {
+		multicast_mac4(daddr4, mac);
+		if (!cfg->wan_ifindex)
+			return drop(NAT64_CNT_DROP_NO_ROUTE);
+		bpf_skb_store_bytes(skb, 0, mac, 6, 0);
+		bpf_skb_store_bytes(skb, 6, cfg->wan_mac, 6, 0);
+		return bpf_redirect(cfg->wan_ifindex, 0);
+	}
+
+	fib.family = AF_INET;
+	fib.ipv4_src = saddr4;
+	fib.ipv4_dst = daddr4;
+	fib.ifindex = skb->ifindex;
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		bpf_skb_store_bytes(skb, 0, fib.dmac, 6, 0);
+		bpf_skb_store_bytes(skb, 6, fib.smac, 6, 0);
+		return bpf_redirect(fib.ifindex, 0);
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		nh.nh_family = AF_INET;
+		nh.ipv4_nh = fib.ipv4_dst;
+		return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+	default:
+		return drop(NAT64_CNT_DROP_NO_ROUTE);
+	}
+}
+
+/* The MTU of the IPv4 egress: configured, or from the FIB in gateway mode. */
+__noinline int nat64_ipv4_egress_mtu(struct __sk_buff *skb, __be32 saddr4, __be32 daddr4)
+{
+	const struct nat64_config *cfg = config();
+	struct bpf_fib_lookup fib = {};
+
+	if (cfg->mtu_v4)
+		return cfg->mtu_v4;
+	if (!(cfg->flags & NAT64_F_REDIRECT) || is_multicast4(daddr4))
+		return 0;
+	fib.family = AF_INET;
+	fib.ipv4_src = saddr4;
+	fib.ipv4_dst = daddr4;
+	fib.ifindex = skb->ifindex;
+	fib.tot_len = 0xffff;
+	if (bpf_fib_lookup(skb, &fib, sizeof(fib), 0) == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return fib.mtu_result;
+	return 0;
+}
+
+SEC("6to4")
+int xlat_6to4(struct __sk_buff *skb)
+{
+	const struct nat64_config *cfg = config();
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct ipv6hdr ip6;
+	struct ipv6_info info = {};
+	struct iphdr ip = {};
+	__be32 saddr4 = 0, daddr4 = 0;
+	__u32 payload_len, l4_len, tot_len, mtu4, diff, bytes = skb->len;
+	__u8 ttl, icmp_type = 0;
+	int r, is_error = 0, echo = -1;
+
+	if (data + ETH_HLEN > data_end || eth->h_proto != bpf_htons(ETH_P_IPV6))
+		return pass();
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) || ip6.version != 6)
+		return drop(NAT64_CNT_DROP_MALFORMED);
+	/* neighbour discovery, MLD and the like on our own link */
+	if (is_link_scoped6(&ip6.daddr) || is_link_scoped6(&ip6.saddr))
+		return pass();
+
+	payload_len = bpf_ntohs(ip6.payload_len);
+	if (payload_len == 0 || ETH_HLEN + IPV6_HDR_LEN + payload_len > skb->len)
+		return drop(NAT64_CNT_DROP_MALFORMED);	/* jumbograms included */
+
+	r = nat64_ipv6_walk(skb, ETH_HLEN, ip6.nexthdr, &info);
+	switch (r) {
+	case WALK_OK:
+		break;
+	case WALK_AFTER_FRAGMENT:
+		/* Jool answers 1/1; RFC 7915 §5.1 leaves untranslatable chains to policy */
+		return nat64_icmp6_error(skb, ICMPV6_DEST_UNREACH, ICMPV6_ADM_PROHIBITED, 0,
+				   NAT64_CNT_DROP_EXT_HEADER);
+	case WALK_SEGMENTS_LEFT:
+		return nat64_icmp6_error(skb, ICMPV6_PARAMPROB, ICMPV6_HDR_FIELD, bpf_htonl(info.pointer),
+				   NAT64_CNT_DROP_EXT_HEADER);
+	case WALK_TOO_LONG:
+		return drop(NAT64_CNT_DROP_EXT_HEADER);
+	default:
+		return drop(NAT64_CNT_DROP_MALFORMED);
+	}
+	if (info.l4_off > IPV6_HDR_LEN + payload_len)
+		return drop(NAT64_CNT_DROP_MALFORMED);
+	l4_len = IPV6_HDR_LEN + payload_len - info.l4_off;
+
+	if (info.proto == IPPROTO_ICMPV6 && frag6_offset(&info) == 0) {
+		if (bpf_skb_load_bytes(skb, ETH_HLEN + info.l4_off, &icmp_type, 1))
+			return drop(NAT64_CNT_DROP_MALFORMED);
+		if (icmp_type < 128) {
+			is_error = 1;
+			if (info.has_frag && frag6_more(&info))
+				return drop(NAT64_CNT_DROP_FRAGMENT);
+		} else {
+			echo = echo_6to4(icmp_type);
+			if (echo < 0)
+				return drop(NAT64_CNT_DROP_UNSUPPORTED_ICMP);	/* RFC 7915 §5.2: silently drop */
+			/* the pseudo-header length of a fragmented message is unknown here */
+			if (frag6_more(&info))
+				return drop(NAT64_CNT_DROP_FRAGMENT);
+		}
+	}
+
+	r = nat64_addr_6to4(&ip6.daddr, &daddr4);
+	if (r)
+		return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
+	r = nat64_addr_6to4(&ip6.saddr, &saddr4);
+	if (r) {
+		if (!is_error)
+			return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
+		/* RFC 7915 §5.1 / RFC 6791: errors from untranslatable routers */
+		saddr4 = (cfg->flags & NAT64_F_HAVE_RFC6791_V4) ? cfg->rfc6791_v4 : cfg->self_v4;
+	}
+
+	ttl = ip6.hop_limit;
+	if (cfg->flags & NAT64_F_ROUTER_MODE) {
+		if (ttl <= 1)
+			return nat64_icmp6_error(skb, ICMPV6_TIME_EXCEED, ICMPV6_EXC_HOPLIMIT, 0,
+					   NAT64_CNT_DROP_TTL_EXPIRED);
+		ttl--;
+	}
+
+	tot_len = IPV4_HDR_LEN + l4_len;
+	if (!skb->gso_segs || skb->gso_segs == 1) {
+		mtu4 = nat64_ipv4_egress_mtu(skb, saddr4, daddr4);
+		/* A DF packet (RFC 7915 §5.1: > 1260 bytes, or fragmented) that does not fit. */
+		if (mtu4 && tot_len > mtu4 && !is_error &&
+		    (info.has_frag || tot_len > IPV4_DF_THRESHOLD))
+			return nat64_icmp6_error(skb, ICMPV6_PKT_TOOBIG, 0,
+					   bpf_htonl(mtu4 + IPV6_HDR_LEN - IPV4_HDR_LEN),
+					   NAT64_CNT_DROP_TOO_BIG);
+	}
+
+	if (is_error) {
+		r = nat64_xlat_icmp6_error(skb, info.l4_off, saddr4, daddr4, ttl);
+		if (r != TC_ACT_OK)
+			return r;
+		count_translated(NAT64_CNT_PKTS_6TO4, bytes);
+		return (cfg->flags & NAT64_F_REDIRECT) ? nat64_forward_ipv4(skb, saddr4, daddr4) : TC_ACT_OK;
+	}
+
+	/* [IPv6][ext headers][L4] -> [IPv4][L4] */
+	if (info.l4_off > IPV6_HDR_LEN &&
+	    bpf_skb_adjust_room(skb, -(int)(info.l4_off - IPV6_HDR_LEN), BPF_ADJ_ROOM_NET, 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IP), 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+
+	ip.version = 4;
+	ip.ihl = 5;
+	ip.tos = tos_of_ipv6(&ip6);
+	ip.tot_len = bpf_htons(tot_len);
+	if (info.has_frag) {
+		/* RFC 7915 §5.1.1: low 16 bits of the Identification, MF and offset copied */
+		ip.id = bpf_htons(bpf_ntohl(info.frag_id) & 0xffff);
+		ip.frag_off = bpf_htons(ipv4_frag_field_of(&info));
+	} else if (tot_len > IPV4_DF_THRESHOLD) {
+		ip.frag_off = bpf_htons(IP_DF);
+	} else {
+		ip.id = bpf_get_prandom_u32();	/* RFC 6864: DF=0 needs a fresh ID */
+	}
+	ip.ttl = ttl;
+	ip.protocol = proto_6to4(info.proto);
+	ip.saddr = saddr4;
+	ip.daddr = daddr4;
+	ip.check = ipv4_hdr_csum(&ip);
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	{
+		__be16 proto = bpf_htons(ETH_P_IP);
+
+		if (bpf_skb_store_bytes(skb, 12, &proto, 2, 0))
+			return drop(NAT64_CNT_DROP_INTERNAL);
+	}
+
+	/* L4: only the first fragment carries the header (RFC 7915 §5.5) */
+	if (frag6_offset(&info) == 0) {
+		__u32 l4 = ETH_HLEN + IPV4_HDR_LEN;
+		__u16 check;
+
+		switch (info.proto) {
+		case IPPROTO_TCP:
+			diff = nat64_pseudo_diff_6to4(&ip6.saddr, &ip6.daddr, saddr4, daddr4);
+			if (bpf_l4_csum_replace(skb, l4 + offsetof(struct tcphdr, check), 0, diff,
+						BPF_F_PSEUDO_HDR))
+				return drop(NAT64_CNT_DROP_INTERNAL);
+			break;
+		case IPPROTO_UDP:
+			if (bpf_skb_load_bytes(skb, l4 + offsetof(struct udphdr, check), &check, 2))
+				return drop(NAT64_CNT_DROP_MALFORMED);
+			if (!check)
+				break;
+			diff = nat64_pseudo_diff_6to4(&ip6.saddr, &ip6.daddr, saddr4, daddr4);
+			if (bpf_l4_csum_replace(skb, l4 + offsetof(struct udphdr, check), 0, diff,
+						BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0))
+				return drop(NAT64_CNT_DROP_INTERNAL);
+			break;
+		case IPPROTO_ICMPV6: {
+			__u16 old_word, new_word;
+			__u8 tc[2];
+
+			if (bpf_skb_load_bytes(skb, l4, tc, 2))
+				return drop(NAT64_CNT_DROP_MALFORMED);
+			__builtin_memcpy(&old_word, tc, 2);
+			tc[0] = echo;
+			__builtin_memcpy(&new_word, tc, 2);
+			/* ICMPv4 has no pseudo-header (RFC 7915 §5.2) */
+			diff = ~(__u32)nat64_csum_ipv6_pseudo(&ip6.saddr, &ip6.daddr, l4_len,
+						 IPPROTO_ICMPV6, 0);
+			if (bpf_l4_csum_replace(skb, l4 + 2, 0, diff, 0) ||
+			    store_word_csum(skb, l4, old_word, new_word, l4 + 2))
+				return drop(NAT64_CNT_DROP_INTERNAL);
+			break;
+		}
+		default:
+			break;	/* other protocols: translated at the IP level only */
+		}
+	}
+
+	count_translated(NAT64_CNT_PKTS_6TO4, bytes);
+	if (cfg->flags & NAT64_F_REDIRECT)
+		return nat64_forward_ipv4(skb, saddr4, daddr4);
+	if (is_multicast4(daddr4)) {
+		__u8 mac[6];
+
+		multicast_mac4(daddr4, mac);
+		bpf_skb_store_bytes(skb, 0, mac, 6, 0);
+	}
+	return TC_ACT_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* IPv4 -> IPv6 (RFC 7915 §4)                                             */
+
+static __always_inline int ipv4_hdr_valid(const struct iphdr *ip)
+{
+	const __u16 *w = (const void *)ip;
+	__u32 sum = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < 10; i++)
+		sum += w[i];
+	return csum_fold32(sum) == 0xffff;
+}
+
+static __always_inline int in_pool4(const struct nat64_config *cfg, __be32 a)
+{
+	int i;
+
+	for (i = 0; i < NAT64_MAX_POOL4; i++) {
+		if (i >= cfg->nr_pool4)
+			break;
+		if (cfg->pool4[i] == a)
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline int in_prefix4(__be32 a, __be32 prefix, __u32 len)
+{
+	__u32 mask = len == 0 ? 0 : (len >= 32 ? 0xffffffff : ~(0xffffffffU >> len));
+
+	return (bpf_ntohl(a) & mask) == (bpf_ntohl(prefix) & mask);
+}
+
+/* The port (or ICMP identifier) that identifies our side of the flow. */
+static __always_inline int port_of(struct __sk_buff *skb, __u32 l4, __u8 proto, int ours_is_src, __u16 *port)
+{
+	__be16 p[2];
+
+	switch (proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		if (bpf_skb_load_bytes(skb, l4, p, 4))
+			return -1;
+		*port = bpf_ntohs(p[ours_is_src ? 0 : 1]);
+		return 0;
+	case IPPROTO_ICMP:
+		if (bpf_skb_load_bytes(skb, l4 + 4, p, 2))
+			return -1;
+		*port = bpf_ntohs(p[0]);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* ICMPv4 error -> ICMPv6 error, quoted IPv4 packet translated (RFC 7915 §4.3). */
+__noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, const struct in6_addr *saddr6,
+				  const struct in6_addr *daddr6, __u32 hop_limit_and_tos)
+{
+	__u8 hop_limit = hop_limit_and_tos >> 8, tos = hop_limit_and_tos;
+
+	if (!saddr6 || !daddr6)
+		return TC_ACT_SHOT;
+	const struct nat64_config *cfg = config();
+	struct icmphdr icmp;
+	struct iphdr iip;
+	struct ipv6hdr ip6 = {}, iip6 = {};
+	struct icmp6hdr icmp6 = {};
+	struct icmp_xlat x;
+	__u32 inner_off = ETH_HLEN + ihl_len + ICMP_HDR_LEN, inner_ihl, out_len, quoted, sum, diff;
+	__u32 inner_payload;
+	int grow, echo = -1;
+	__u16 check;
+	__u8 t;
+
+	if (bpf_skb_load_bytes(skb, ETH_HLEN + ihl_len, &icmp, sizeof(icmp)) ||
+	    bpf_skb_load_bytes(skb, inner_off, &iip, sizeof(iip)) || iip.version != 4 || iip.ihl < 5)
+		return drop(NAT64_CNT_DROP_MALFORMED);
+	inner_ihl = iip.ihl * 4;
+	if (skb->len < inner_off + inner_ihl)
+		return drop(NAT64_CNT_DROP_MALFORMED);
+	if (icmp_4to6_error(cfg, &icmp, bpf_ntohs(iip.tot_len), &x))
+		return drop(NAT64_CNT_DROP_UNSUPPORTED_ICMP);
+	if (iip.protocol == IPPROTO_ICMP && !(iip.frag_off & bpf_htons(IP_OFFMASK))) {
+		if (bpf_skb_load_bytes(skb, inner_off + inner_ihl, &t, 1) == 0) {
+			echo = echo_4to6(t);
+			if (echo < 0)
+				return drop(NAT64_CNT_DROP_UNSUPPORTED_ICMP);	/* error in error */
+		}
+	}
+
+	if (nat64_addr_4to6(iip.saddr, &iip6.saddr) || nat64_addr_4to6(iip.daddr, &iip6.daddr))
+		return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
+
+	/* [IPv4+opt][ICMP][IPv4'+opt'][L4'] -> [IPv6][ICMPv6][IPv6'][L4'] */
+	grow = (int)(IPV6_HDR_LEN - IPV4_HDR_LEN) - (int)(ihl_len - IPV4_HDR_LEN) - (int)(inner_ihl - IPV4_HDR_LEN);
+	if (grow && bpf_skb_adjust_room(skb, grow, BPF_ADJ_ROOM_NET, 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IPV6), 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+
+	quoted = skb->len - ETH_HLEN - IPV6_HDR_LEN - ICMP_HDR_LEN;
+	out_len = IPV6_HDR_LEN + ICMP_HDR_LEN + quoted;
+	if (out_len > ICMP6_ERROR_MAX) {
+		out_len = ICMP6_ERROR_MAX;
+		quoted = out_len - IPV6_HDR_LEN - ICMP_HDR_LEN;
+		if (bpf_skb_change_tail(skb, ETH_HLEN + out_len, 0))
+			return drop(NAT64_CNT_DROP_INTERNAL);
+	}
+
+	inner_payload = bpf_ntohs(iip.tot_len) - inner_ihl;
+	iip6.version = 6;
+	iip6.priority = iip.tos >> 4;
+	iip6.flow_lbl[0] = iip.tos << 4;
+	iip6.payload_len = bpf_htons(inner_payload);
+	iip6.nexthdr = proto_4to6(iip.protocol);
+	iip6.hop_limit = iip.ttl;
+
+	ip6.version = 6;
+	ip6.priority = tos >> 4;
+	ip6.flow_lbl[0] = tos << 4;
+	ip6.payload_len = bpf_htons(out_len - IPV6_HDR_LEN);
+	ip6.nexthdr = IPPROTO_ICMPV6;
+	ip6.hop_limit = hop_limit;
+	__builtin_memcpy(&ip6.saddr, saddr6, 16);
+	__builtin_memcpy(&ip6.daddr, daddr6, 16);
+
+	icmp6.icmp6_type = x.type;
+	icmp6.icmp6_code = x.code;
+	icmp6.icmp6_dataun.un_data32[0] = x.rest;
+
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6), 0) ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV6_HDR_LEN, &icmp6, sizeof(icmp6), 0) ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV6_HDR_LEN + ICMP_HDR_LEN, &iip6, sizeof(iip6), 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	{
+		__be16 proto = bpf_htons(ETH_P_IPV6);
+
+		bpf_skb_store_bytes(skb, 12, &proto, 2, 0);
+	}
+
+	if (!(iip.frag_off & bpf_htons(IP_OFFMASK))) {
+		if (iip.protocol == IPPROTO_ICMP)
+			diff = (__u32)nat64_csum_ipv6_pseudo(&iip6.saddr, &iip6.daddr, inner_payload,
+						IPPROTO_ICMPV6, 0);
+		else
+			diff = nat64_pseudo_diff_4to6(iip.saddr, iip.daddr, &iip6.saddr, &iip6.daddr);
+		fix_quoted_l4(skb, ETH_HLEN + 2 * IPV6_HDR_LEN + ICMP_HDR_LEN, iip.protocol, diff, echo,
+			      quoted > IPV6_HDR_LEN ? quoted - IPV6_HDR_LEN : 0);
+	}
+
+	sum = nat64_csum_ipv6_pseudo(saddr6, daddr6, out_len - IPV6_HDR_LEN, IPPROTO_ICMPV6, 0);
+	check = ~csum_fold32((__u32)nat64_csum_skb(skb, ETH_HLEN + IPV6_HDR_LEN, out_len - IPV6_HDR_LEN, sum));
+	if (bpf_skb_store_bytes(skb, ETH_HLEN + IPV6_HDR_LEN + 2, &check, 2, 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	return TC_ACT_OK;
+}
+
+/* UDP over IPv4 with checksum 0 (RFC 7915 §4.5): compute it for IPv6. */
+__noinline int nat64_udp_checksum_from_scratch(struct __sk_buff *skb, __u32 l4, __u32 len,
+					  const struct in6_addr *saddr6, const struct in6_addr *daddr6)
+{
+	__u32 sum;
+	__u16 check;
+
+	if (!saddr6 || !daddr6)
+		return -1;
+	sum = nat64_csum_ipv6_pseudo(saddr6, daddr6, len, IPPROTO_UDP, 0);
+	if (len > CSUM_CHUNK * CSUM_MAX_CHUNKS)
+		return -1;
+	check = ~csum_fold32((__u32)nat64_csum_skb(skb, l4, len, sum));
+	if (check == 0)
+		check = 0xffff;	/* RFC 768: 0 means "no checksum" */
+	return bpf_skb_store_bytes(skb, l4 + offsetof(struct udphdr, check), &check, 2, 0);
+}
+
+static __always_inline int redirect_to_translator_link(struct __sk_buff *skb, const struct nat64_config *cfg)
+{
+	/* PACKET_HOST on the translator link, so the IPv6 stack takes it */
+	bpf_skb_store_bytes(skb, 0, cfg->v6_mac, 6, 0);
+	return bpf_redirect(cfg->v6_ifindex, BPF_F_INGRESS);
+}
+
+/*
+ * Which IPv4 packets on this hook are ours? NAT46 clients on the LAN hook;
+ * on the WAN hook, those to IPv4Address= (inside PortRange=), or all of them
+ * when no pool is configured (plain SIIT).
+ */
+enum ownership {
+	NOT_OURS = 0,
+	OURS = 1,
+	OURS_NAT46 = 2,
+};
+
+__noinline int nat64_ownership_4to6(struct __sk_buff *skb, const struct iphdr *ip, __u32 l4, __u32 is_error)
+{
+	const struct nat64_config *cfg = config();
+	struct bpf_fib_lookup fib = {};
+	__u16 port;
+
+	if (!ip)
+		return NOT_OURS;
+	if (cfg->nat46_ifindex && skb->ifindex == cfg->nat46_ifindex) {
+		if (!in_prefix4(ip->saddr, cfg->nat46_prefix, cfg->nat46_prefix_len) ||
+		    in_prefix4(ip->daddr, cfg->nat46_prefix, cfg->nat46_prefix_len) ||
+		    is_multicast4(ip->daddr) || ip->daddr == 0xffffffff)
+			return 0;
+		/* addressed to the gateway itself: not ours */
+		fib.family = AF_INET;
+		fib.ipv4_src = ip->saddr;
+		fib.ipv4_dst = ip->daddr;
+		fib.ifindex = skb->ifindex;
+		if (bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_DIRECT) == BPF_FIB_LKUP_RET_NOT_FWDED)
+			return 0;
+		return OURS_NAT46;
+	}
+
+	if (is_multicast4(ip->daddr) || ip->daddr == 0xffffffff)
+		return 0;
+	if (cfg->nr_pool4 == 0)
+		return 1;
+	if (!in_pool4(cfg, ip->daddr))
+		return 0;
+	if (!(cfg->flags & NAT64_F_PORT_RANGE))
+		return 1;
+	if (ip->frag_off & bpf_htons(IP_OFFMASK))
+		return 0;	/* no port to judge by: the host's reassembly decides */
+	if (is_error) {
+		struct iphdr inner;
+
+		if (bpf_skb_load_bytes(skb, l4 + ICMP_HDR_LEN, &inner, sizeof(inner)) || inner.ihl < 5)
+			return 0;
+		if (port_of(skb, l4 + ICMP_HDR_LEN + inner.ihl * 4, inner.protocol, 1, &port))
+			return 0;
+	} else if (port_of(skb, l4, ip->protocol, 0, &port)) {
+		return 0;
+	}
+	return port >= cfg->port_min && port <= cfg->port_max;
+}
+
+SEC("4to6")
+int xlat_4to6(struct __sk_buff *skb)
+{
+	const struct nat64_config *cfg = config();
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr ip;
+	struct ipv6hdr ip6 = {};
+	struct icmphdr icmp = {};
+	__u32 ihl_len, tot_len, l4, payload_len, out_len, diff, limit, bytes = skb->len, mark = skb->mark;
+	__u32 head_len = 0, frag_offset;
+	__u8 hop_limit, frag_hdr[FRAG6_HDR_LEN] = {};
+	int is_error = 0, echo = -1, is_fragment, need_frag_hdr, split = 0, is_nat46, ownership;
+	__u16 udp_check = 0;
+
+	if (data + ETH_HLEN > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return pass();
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)))
+		return drop(NAT64_CNT_DROP_MALFORMED);
+	if (ip.version != 4 || ip.ihl < 5)
+		return drop(NAT64_CNT_DROP_MALFORMED);
+	ihl_len = ip.ihl * 4;
+	tot_len = bpf_ntohs(ip.tot_len);
+	if (tot_len < ihl_len || ETH_HLEN + tot_len > skb->len)
+		return drop(NAT64_CNT_DROP_MALFORMED);
+	l4 = ETH_HLEN + ihl_len;
+	frag_offset = bpf_ntohs(ip.frag_off) & IP_OFFMASK;
+	is_fragment = frag_offset || (ip.frag_off & bpf_htons(IP_MF));
+
+	if (ip.protocol == IPPROTO_ICMP && frag_offset == 0) {
+		if (bpf_skb_load_bytes(skb, l4, &icmp, sizeof(icmp)))
+			return drop(NAT64_CNT_DROP_MALFORMED);
+		echo = echo_4to6(icmp.type);
+		is_error = icmp.type == ICMP_DEST_UNREACH || icmp.type == ICMP_TIME_EXCEEDED ||
+			   icmp.type == ICMP_PARAMETERPROB || icmp.type == ICMP_SOURCE_QUENCH ||
+			   icmp.type == ICMP_REDIRECT;
+	}
+
+	ownership = nat64_ownership_4to6(skb, &ip, l4, is_error);
+	if (ownership == NOT_OURS)
+		return pass();
+	is_nat46 = ownership == OURS_NAT46;
+	if (cfg->nr_pool4 && !is_nat46 && in_pool4(cfg, ip.saddr))
+		return drop(NAT64_CNT_DROP_SPOOFED);	/* our own addresses never come from outside */
+
+	if (ihl_len == IPV4_HDR_LEN) {
+		if (!ipv4_hdr_valid(&ip))
+			return drop(NAT64_CNT_DROP_BAD_CHECKSUM);
+	} else if (csum_fold32(nat64_csum_skb(skb, ETH_HLEN, ihl_len, 0)) != 0xffff) {
+		return drop(NAT64_CNT_DROP_BAD_CHECKSUM);
+	}
+
+	if (ip.protocol == IPPROTO_ICMP && frag_offset == 0) {
+		if (is_error && is_fragment)
+			return drop(NAT64_CNT_DROP_FRAGMENT);
+		if (!is_error && echo < 0)
+			return drop(NAT64_CNT_DROP_UNSUPPORTED_ICMP);	/* RFC 7915 §4.2 */
+		if (!is_error && (ip.frag_off & bpf_htons(IP_MF)))
+			return drop(NAT64_CNT_DROP_FRAGMENT);	/* pseudo-header length unknown */
+	}
+
+	if (ip.protocol == IPPROTO_UDP && frag_offset == 0) {
+		if (bpf_skb_load_bytes(skb, l4 + offsetof(struct udphdr, check), &udp_check, 2))
+			return drop(NAT64_CNT_DROP_MALFORMED);
+		/* RFC 7915 §4.5: a fragment's checksum cannot be computed */
+		if (!udp_check && (is_fragment || (cfg->flags & NAT64_F_UDP_ZERO_DROP)))
+			return nat64_icmp4_error(skb, ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, 0,
+					   NAT64_CNT_DROP_UDP_ZERO_CHECKSUM);
+	}
+
+	if (nat64_addr_4to6(ip.daddr, &ip6.daddr))
+		return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
+	if (nat64_addr_4to6(ip.saddr, &ip6.saddr)) {
+		if (!is_error)
+			return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
+		if (cfg->flags & NAT64_F_HAVE_RFC6791_V6)
+			__builtin_memcpy(&ip6.saddr, cfg->rfc6791_v6, 16);
+		else
+			__builtin_memcpy(&ip6.saddr, cfg->self_v6, 16);
+	}
+
+	hop_limit = ip.ttl;
+	if (cfg->flags & NAT64_F_ROUTER_MODE) {
+		if (hop_limit <= 1)
+			return nat64_icmp4_error(skb, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, NAT64_CNT_DROP_TTL_EXPIRED);
+		hop_limit--;
+	}
+
+	if (is_error) {
+		int r = nat64_xlat_icmp4_error(skb, ihl_len, &ip6.saddr, &ip6.daddr,
+					 (__u32)hop_limit << 8 | ip.tos);
+
+		if (r != TC_ACT_OK)
+			return r;
+		count_translated(NAT64_CNT_PKTS_4TO6, bytes);
+		return (cfg->flags & NAT64_F_REDIRECT) ? redirect_to_translator_link(skb, cfg) : TC_ACT_OK;
+	}
+
+	/*
+	 * Size (RFC 7915 §4.1, §6): DF packets that do not fit the IPv6 side
+	 * are answered with Fragmentation Needed; others are fragmented to the
+	 * smaller of LowestIPv6MTU and the IPv6 egress MTU.
+	 */
+	payload_len = tot_len - ihl_len;
+	need_frag_hdr = is_fragment;
+	out_len = IPV6_HDR_LEN + (need_frag_hdr ? FRAG6_HDR_LEN : 0) + payload_len;
+	if (!skb->gso_segs || skb->gso_segs == 1) {
+		limit = cfg->lowest_ipv6_mtu ?: IPV6_MIN_MTU;
+		if (cfg->mtu_v6 && cfg->mtu_v6 < limit)
+			limit = cfg->mtu_v6;
+		if (ip.frag_off & bpf_htons(IP_DF)) {
+			if (cfg->mtu_v6 && out_len > cfg->mtu_v6)
+				return nat64_icmp4_error(skb, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED,
+						   bpf_htonl(cfg->mtu_v6 - (IPV6_HDR_LEN - IPV4_HDR_LEN)),
+						   NAT64_CNT_DROP_TOO_BIG);
+		} else if (IPV6_HDR_LEN + FRAG6_HDR_LEN + payload_len > limit && out_len > limit) {
+			need_frag_hdr = 1;
+			split = 1;
+			head_len = (limit - IPV6_HDR_LEN - FRAG6_HDR_LEN) & ~7U;
+		}
+	}
+
+	/* The second fragment is a clone of the packet, marked, made from its tail. */
+	if (split && mark != NAT64_MARK_TAIL_FRAGMENT) {
+		skb->mark = NAT64_MARK_TAIL_FRAGMENT;
+		bpf_clone_redirect(skb, skb->ifindex, BPF_F_INGRESS);
+		skb->mark = mark;
+	}
+
+	if (need_frag_hdr) {
+		__u16 field = frag_offset << 3;
+		__u32 id = bpf_ntohs(ip.id);
+
+		if (split && mark == NAT64_MARK_TAIL_FRAGMENT) {
+			field = (frag_offset + head_len / 8) << 3;
+			if (ip.frag_off & bpf_htons(IP_MF))
+				field |= 1;
+		} else if (split || (ip.frag_off & bpf_htons(IP_MF))) {
+			field |= 1;
+		}
+		frag_hdr[0] = proto_4to6(ip.protocol);
+		frag_hdr[2] = field >> 8;
+		frag_hdr[3] = field;
+		id = bpf_htonl(id);	/* RFC 7915 §4.1: Identification copied into the low bits */
+		__builtin_memcpy(frag_hdr + 4, &id, 4);
+	}
+
+	/* [IPv4+opt][L4] -> [IPv6][frag][L4] */
+	{
+		int adjust = -(int)(ihl_len - IPV4_HDR_LEN);
+
+		if (split && mark == NAT64_MARK_TAIL_FRAGMENT) {
+			adjust -= head_len;
+			payload_len -= head_len;
+		}
+		if (adjust && bpf_skb_adjust_room(skb, adjust, BPF_ADJ_ROOM_NET, 0))
+			return drop(NAT64_CNT_DROP_INTERNAL);
+	}
+	if (split && mark != NAT64_MARK_TAIL_FRAGMENT) {
+		payload_len = head_len;
+		if (bpf_skb_change_tail(skb, ETH_HLEN + IPV4_HDR_LEN + head_len, 0))
+			return drop(NAT64_CNT_DROP_INTERNAL);
+	}
+	if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IPV6), 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	if (skb->gso_segs > 1) {
+		/* keep segments inside the MTU: 20 more header bytes each */
+		if (bpf_skb_adjust_room(skb, IPV6_HDR_LEN - IPV4_HDR_LEN, BPF_ADJ_ROOM_NET, 0) == 0)
+			bpf_skb_adjust_room(skb, -(IPV6_HDR_LEN - IPV4_HDR_LEN), BPF_ADJ_ROOM_NET,
+					    BPF_F_ADJ_ROOM_FIXED_GSO);
+	}
+	if (need_frag_hdr && bpf_skb_adjust_room(skb, FRAG6_HDR_LEN, BPF_ADJ_ROOM_NET, 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+
+	ip6.version = 6;
+	ip6.priority = ip.tos >> 4;
+	ip6.flow_lbl[0] = ip.tos << 4;	/* flow label 0 (RFC 7915 §4.1) */
+	ip6.payload_len = bpf_htons(payload_len + (need_frag_hdr ? FRAG6_HDR_LEN : 0));
+	ip6.nexthdr = need_frag_hdr ? IPPROTO_FRAGMENT : proto_4to6(ip.protocol);
+	ip6.hop_limit = hop_limit;
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6), 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	if (need_frag_hdr && bpf_skb_store_bytes(skb, ETH_HLEN + IPV6_HDR_LEN, frag_hdr, FRAG6_HDR_LEN, 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	{
+		__be16 proto = bpf_htons(ETH_P_IPV6);
+
+		if (bpf_skb_store_bytes(skb, 12, &proto, 2, 0))
+			return drop(NAT64_CNT_DROP_INTERNAL);
+	}
+
+	if (frag_offset == 0 && !(split && mark == NAT64_MARK_TAIL_FRAGMENT)) {
+		__u32 l4n = ETH_HLEN + IPV6_HDR_LEN + (need_frag_hdr ? FRAG6_HDR_LEN : 0);
+
+		switch (ip.protocol) {
+		case IPPROTO_TCP:
+			diff = nat64_pseudo_diff_4to6(ip.saddr, ip.daddr, &ip6.saddr, &ip6.daddr);
+			if (bpf_l4_csum_replace(skb, l4n + offsetof(struct tcphdr, check), 0, diff,
+						BPF_F_PSEUDO_HDR))
+				return drop(NAT64_CNT_DROP_INTERNAL);
+			break;
+		case IPPROTO_UDP:
+			if (!udp_check) {
+				if (nat64_udp_checksum_from_scratch(skb, l4n, payload_len, &ip6.saddr,
+								    &ip6.daddr))
+					return drop(NAT64_CNT_DROP_INTERNAL);
+				break;
+			}
+			diff = nat64_pseudo_diff_4to6(ip.saddr, ip.daddr, &ip6.saddr, &ip6.daddr);
+			if (bpf_l4_csum_replace(skb, l4n + offsetof(struct udphdr, check), 0, diff,
+						BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0))
+				return drop(NAT64_CNT_DROP_INTERNAL);
+			break;
+		case IPPROTO_ICMP: {
+			__u16 old_word, new_word;
+			__u8 tc[2] = { icmp.type, icmp.code };
+
+			__builtin_memcpy(&old_word, tc, 2);
+			tc[0] = echo;
+			__builtin_memcpy(&new_word, tc, 2);
+			/* ICMPv6 covers a pseudo-header (RFC 4443 §2.3) */
+			diff = (__u32)nat64_csum_ipv6_pseudo(&ip6.saddr, &ip6.daddr, payload_len,
+						IPPROTO_ICMPV6, 0);
+			if (bpf_l4_csum_replace(skb, l4n + 2, 0, diff, 0) ||
+			    store_word_csum(skb, l4n, old_word, new_word, l4n + 2))
+				return drop(NAT64_CNT_DROP_INTERNAL);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+
+	count_translated(NAT64_CNT_PKTS_4TO6, bytes);
+	if (cfg->flags & NAT64_F_REDIRECT)
+		return redirect_to_translator_link(skb, cfg);
+	return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "GPL";

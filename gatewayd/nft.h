@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The daemon's one nftables table ("ip6 nat64_gateway"), rendered from the
+ * template in nft/ and applied through libnftables. Nothing else is touched.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "conf.h"
+
+#define NFT_TABLE_FAMILY "ip6"
+#define NFT_TABLE_NAME "nat64_gateway"
+
+/* Renders the ruleset text for c (caller frees *ret). Pure, no side effects. */
+int nft_render(const Config *c, const char *template_path, char **ret);
+
+/*
+ * Replaces the table atomically with the rendered text: one libnftables
+ * transaction that creates, deletes and re-creates the table, so either the
+ * old or the new table is in place, never none or half.
+ */
+int nft_apply(const char *ruleset_text);
+
+/* Deletes the table if it exists (0 also when it did not exist). */
+int nft_remove(void);
+
+/* 1 if the table exists, 0 if not, negative errno on failure. */
+int nft_table_exists(void);
+
+/*
+ * Netlink socket subscribed to NFNLGRP_NFTABLES. nft_monitor_process() reads
+ * what is pending and returns 1 if our table was deleted (or the ruleset
+ * flushed), 0 otherwise.
+ */
+typedef struct NftMonitor NftMonitor;
+int nft_monitor_new(NftMonitor **ret);
+int nft_monitor_fd(NftMonitor *m);
+int nft_monitor_process(NftMonitor *m);
+NftMonitor *nft_monitor_free(NftMonitor *m);

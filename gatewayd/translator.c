@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "macro.h"
+#include "translator.h"
+#include "nat64.skel.h"  /* after translator.h: it needs struct nat64_globals */
+
+/* Our tc filters: recognisable in `tc filter show` and replaceable by us. */
+#define TC_HANDLE   0x64
+#define TC_PRIORITY 0xc064
+
+#define MAX_HOOKED_LINKS 8
+
+typedef struct HookedLink {
+        int ifindex;
+        bool ingress, egress;
+        bool created_qdisc;
+} HookedLink;
+
+struct Translator {
+        struct nat64_bpf *skel;
+        HookedLink links[MAX_HOOKED_LINKS];
+};
+
+static const char * const counter_names[_NAT64_CNT_MAX] = {
+#define NAT64_COUNTER_NAME(id, name, text) [NAT64_CNT_##id] = name,
+        NAT64_COUNTERS(NAT64_COUNTER_NAME)
+#undef NAT64_COUNTER_NAME
+};
+
+static const char * const counter_texts[_NAT64_CNT_MAX] = {
+#define NAT64_COUNTER_TEXT(id, name, text) [NAT64_CNT_##id] = text,
+        NAT64_COUNTERS(NAT64_COUNTER_TEXT)
+#undef NAT64_COUNTER_TEXT
+};
+
+const char *nat64_counter_to_string(enum nat64_counter c) {
+        return c < _NAT64_CNT_MAX ? counter_names[c] : NULL;
+}
+
+const char *nat64_counter_explain(enum nat64_counter c) {
+        return c < _NAT64_CNT_MAX ? counter_texts[c] : NULL;
+}
+
+static int silent_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
+        if (level == LIBBPF_WARN && log_max_level >= LOG_DEBUG)
+                return vfprintf(stderr, fmt, ap);
+        return 0;
+}
+
+int translator_new(Translator **ret) {
+        _cleanup_(translator_freep) Translator *t = NULL;
+        int r;
+
+        libbpf_set_print(silent_libbpf_print);
+
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+
+        t->skel = nat64_bpf__open();
+        if (!t->skel)
+                return negative_errno();
+
+        /* The section names "6to4"/"4to6" are the seed's; libbpf cannot guess
+         * a type from them, tc sets it the same way. */
+        bpf_program__set_type(t->skel->progs.xlat_6to4, BPF_PROG_TYPE_SCHED_CLS);
+        bpf_program__set_type(t->skel->progs.xlat_4to6, BPF_PROG_TYPE_SCHED_CLS);
+
+        r = nat64_bpf__load(t->skel);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+static HookedLink *hooked_link(Translator *t, int ifindex, bool create) {
+        for (size_t i = 0; i < ELEMENTSOF(t->links); i++)
+                if (t->links[i].ifindex == ifindex)
+                        return &t->links[i];
+        if (!create)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(t->links); i++)
+                if (t->links[i].ifindex == 0) {
+                        t->links[i] = (HookedLink) { .ifindex = ifindex };
+                        return &t->links[i];
+                }
+        return NULL;
+}
+
+Translator *translator_free(Translator *t) {
+        if (!t)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(t->links); i++)
+                if (t->links[i].ifindex > 0)
+                        (void) translator_detach(t, t->links[i].ifindex);
+        nat64_bpf__destroy(t->skel);
+        free(t);
+        return NULL;
+}
+
+void translator_freep(Translator **t) {
+        translator_free(*t);
+}
+
+static int eam_keys_6(const struct nat64_eam *e, struct nat64_lpm6_key *k6, struct nat64_lpm4_key *k4) {
+        *k6 = (struct nat64_lpm6_key) { .prefixlen = e->v6_len };
+        memcpy(k6->addr, e->v6, 16);
+        *k4 = (struct nat64_lpm4_key) { .prefixlen = e->v4_len, .addr = e->v4 };
+        return 0;
+}
+
+static int eam_replace(Translator *t, const struct nat64_eam *eams, size_t n) {
+        int fd6 = bpf_map__fd(t->skel->maps.nat64_eam6), fd4 = bpf_map__fd(t->skel->maps.nat64_eam4);
+        struct nat64_lpm6_key k6, next6;
+        struct nat64_lpm4_key k4, next4;
+        void *prev;
+        int r;
+
+        /* Add or update the new set first, then remove what is no longer in it,
+         * so addresses present in both never stop translating. */
+        for (size_t i = 0; i < n; i++) {
+                eam_keys_6(&eams[i], &k6, &k4);
+                r = bpf_map_update_elem(fd6, &k6, &eams[i], BPF_ANY);
+                if (r < 0)
+                        return r;
+                r = bpf_map_update_elem(fd4, &k4, &eams[i], BPF_ANY);
+                if (r < 0)
+                        return r;
+        }
+
+        for (prev = NULL; bpf_map_get_next_key(fd6, prev, &next6) == 0; ) {
+                bool keep = false;
+
+                for (size_t i = 0; i < n && !keep; i++)
+                        keep = eams[i].v6_len == next6.prefixlen && memcmp(eams[i].v6, next6.addr, 16) == 0;
+                if (!keep && bpf_map_delete_elem(fd6, &next6) == 0) {
+                        prev = NULL;    /* the trie's iteration restarts after a delete */
+                        continue;
+                }
+                k6 = next6;
+                prev = &k6;
+        }
+        for (prev = NULL; bpf_map_get_next_key(fd4, prev, &next4) == 0; ) {
+                bool keep = false;
+
+                for (size_t i = 0; i < n && !keep; i++)
+                        keep = eams[i].v4_len == next4.prefixlen && eams[i].v4 == next4.addr;
+                if (!keep && bpf_map_delete_elem(fd4, &next4) == 0) {
+                        prev = NULL;
+                        continue;
+                }
+                k4 = next4;
+                prev = &k4;
+        }
+        return 0;
+}
+
+int translator_apply(Translator *t, const TranslatorSettings *s) {
+        struct nat64_globals *g = &t->skel->bss->nat64;
+        uint32_t inactive = (g->cfg_active + 1) & 1;
+        int r;
+
+        /* EAM entries are looked up only when nr_eam says so: grow first. */
+        if (s->n_eams > g->nr_eam)
+                __atomic_store_n(&g->nr_eam, (uint32_t) s->n_eams, __ATOMIC_RELEASE);
+        r = eam_replace(t, s->eams, s->n_eams);
+        if (r < 0)
+                return r;
+        __atomic_store_n(&g->nr_eam, (uint32_t) s->n_eams, __ATOMIC_RELEASE);
+
+        g->cfg[inactive] = s->cfg;
+        __atomic_store_n(&g->cfg_active, inactive, __ATOMIC_RELEASE);
+        return 0;
+}
+
+static int attach_one(Translator *t, int ifindex, enum bpf_tc_attach_point where, struct bpf_program *prog) {
+        DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+        DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts,
+                            .handle = TC_HANDLE, .priority = TC_PRIORITY,
+                            .prog_fd = bpf_program__fd(prog), .flags = BPF_TC_F_REPLACE);
+        HookedLink *l;
+        int r;
+
+        l = hooked_link(t, ifindex, true);
+        if (!l)
+                return -E2BIG;
+
+        r = bpf_tc_hook_create(&hook);
+        if (r == 0)
+                l->created_qdisc = true;
+        else if (r != -EEXIST)
+                return r;
+
+        r = bpf_tc_attach(&hook, &opts);
+        if (r < 0)
+                return r;
+
+        if (where == BPF_TC_INGRESS)
+                l->ingress = true;
+        else
+                l->egress = true;
+        return 0;
+}
+
+int translator_attach_egress_6to4(Translator *t, int ifindex) {
+        return attach_one(t, ifindex, BPF_TC_EGRESS, t->skel->progs.xlat_6to4);
+}
+
+int translator_attach_ingress_4to6(Translator *t, int ifindex) {
+        return attach_one(t, ifindex, BPF_TC_INGRESS, t->skel->progs.xlat_4to6);
+}
+
+static int detach_one(int ifindex, enum bpf_tc_attach_point where) {
+        DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+        DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY);
+        int r;
+
+        r = bpf_tc_detach(&hook, &opts);
+        return r == -ENOENT || r == -ENODEV || r == -EINVAL ? 0 : r;
+}
+
+int translator_detach(Translator *t, int ifindex) {
+        HookedLink *l = hooked_link(t, ifindex, false);
+        int r = 0, k;
+
+        /* Also called for links we did not hook in this run (a killed
+         * predecessor's filters carry the same handle and priority). */
+        k = detach_one(ifindex, BPF_TC_INGRESS);
+        if (k < 0)
+                r = k;
+        k = detach_one(ifindex, BPF_TC_EGRESS);
+        if (k < 0 && r == 0)
+                r = k;
+
+        if (l) {
+                if (l->created_qdisc) {
+                        DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+                                            .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+                        (void) bpf_tc_hook_destroy(&hook);
+                }
+                *l = (HookedLink) {};
+        }
+        return r;
+}
+
+int translator_read_counters(Translator *t, uint64_t ret[_NAT64_CNT_MAX]) {
+        _cleanup_free_ struct nat64_counters *percpu = NULL;
+        uint32_t key = 0;
+        int ncpus, r;
+
+        ncpus = libbpf_num_possible_cpus();
+        if (ncpus < 0)
+                return ncpus;
+        percpu = calloc(ncpus, sizeof(*percpu));
+        if (!percpu)
+                return -ENOMEM;
+
+        r = bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.nat64_counters), &key, percpu);
+        if (r < 0)
+                return r;
+
+        memset(ret, 0, sizeof(uint64_t) * _NAT64_CNT_MAX);
+        for (int cpu = 0; cpu < ncpus; cpu++)
+                for (int c = 0; c < _NAT64_CNT_MAX; c++)
+                        ret[c] += percpu[cpu].c[c];
+        return 0;
+}
+
+int translator_prog_fd_6to4(Translator *t) {
+        return bpf_program__fd(t->skel->progs.xlat_6to4);
+}
+
+int translator_prog_fd_4to6(Translator *t) {
+        return bpf_program__fd(t->skel->progs.xlat_4to6);
+}
