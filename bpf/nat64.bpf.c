@@ -272,28 +272,49 @@ static __always_inline int ipv6_is_zero(const __u8 a[16])
 /* ---------------------------------------------------------------------- */
 /* Checksums                                                               */
 
+/*
+ * Byte loops run under bpf_loop() (kernel 5.17+): the verifier checks the
+ * body once instead of once per iteration.
+ */
+struct chunk_walk {
+	struct __sk_buff *skb;
+	struct scratch *s;
+	__u32 off, len, seed;
+	__u32 dst;	/* nat64_skb_move(): destination offset */
+	int error;
+};
+
+static long csum_chunk(__u32 index, void *ctx)
+{
+	struct chunk_walk *w = ctx;
+	__u32 n = w->len > CSUM_CHUNK ? CSUM_CHUNK : w->len;
+
+	if (!n)
+		return 1;
+	if (n < CSUM_CHUNK)
+		__builtin_memset(w->s->buf, 0, CSUM_CHUNK);	/* zero tail: RFC 1071 padding */
+	n &= CSUM_CHUNK * 2 - 1;
+	if (n == 0 || n > CSUM_CHUNK || bpf_skb_load_bytes(w->skb, w->off, w->s->buf, n)) {
+		w->error = 1;
+		return 1;
+	}
+	w->seed = bpf_csum_diff(0, 0, (__be32 *)w->s->buf, (n + 3) & ~3U, w->seed);
+	w->off += n;
+	w->len -= n;
+	return 0;
+}
+
 /* One's complement sum of skb bytes [off, off + len), added to seed. */
 __noinline int nat64_csum_skb(struct __sk_buff *skb, __u32 off, __u32 len, __u32 seed)
 {
 	__u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&nat64_scratch, &zero);
-	int i;
+	struct chunk_walk w = { .skb = skb, .off = off, .len = len, .seed = seed };
 
-	if (!s)
+	w.s = bpf_map_lookup_elem(&nat64_scratch, &zero);
+	if (!w.s)
 		return seed;
-	for (i = 0; i < CSUM_MAX_CHUNKS && len; i++) {
-		__u32 n = len > CSUM_CHUNK ? CSUM_CHUNK : len;
-
-		if (n < CSUM_CHUNK)
-			__builtin_memset(s->buf, 0, CSUM_CHUNK);
-		n &= CSUM_CHUNK * 2 - 1;
-		if (n == 0 || n > CSUM_CHUNK || bpf_skb_load_bytes(skb, off, s->buf, n))
-			return seed;
-		seed = bpf_csum_diff(0, 0, (__be32 *)s->buf, (n + 3) & ~3U, seed);
-		off += n;
-		len -= n;
-	}
-	return seed;
+	bpf_loop(CSUM_MAX_CHUNKS, csum_chunk, &w, 0);
+	return w.seed;
 }
 
 struct ipv6_pseudo {
@@ -466,12 +487,151 @@ __noinline int nat64_icmp6_error(struct __sk_buff *skb, __u32 type, __u32 code, 
 }
 
 /* ---------------------------------------------------------------------- */
+/* RFC 4884: the quoted datagram and the extension of a translated error   */
+
+static long move_chunk(__u32 index, void *ctx)
+{
+	struct chunk_walk *w = ctx;
+	__u32 n, at, remaining = w->len - w->seed;	/* seed: bytes done */
+
+	if (w->seed >= w->len)
+		return 1;
+	n = remaining > CSUM_CHUNK ? CSUM_CHUNK : remaining;
+	n &= CSUM_CHUNK * 2 - 1;
+	if (n == 0 || n > CSUM_CHUNK) {
+		w->error = 1;
+		return 1;
+	}
+	/* forwards when moving toward the front, backwards otherwise */
+	at = w->dst < w->off ? w->seed : remaining - n;
+	if (bpf_skb_load_bytes(w->skb, w->off + at, w->s->buf, n) ||
+	    bpf_skb_store_bytes(w->skb, w->dst + at, w->s->buf, n, 0)) {
+		w->error = 1;
+		return 1;
+	}
+	w->seed += n;
+	return 0;
+}
+
+/* Move len bytes of the packet from offset src to offset dst (memmove). */
+__noinline int nat64_skb_move(struct __sk_buff *skb, __u32 dst, __u32 src, __u32 len)
+{
+	__u32 zero = 0;
+	struct chunk_walk w = { .skb = skb, .off = src, .len = len, .dst = dst };
+
+	w.s = bpf_map_lookup_elem(&nat64_scratch, &zero);
+	if (!w.s)
+		return -1;
+	bpf_loop(CSUM_MAX_CHUNKS, move_chunk, &w, 0);
+	return !w.error && w.seed == len ? 0 : -1;
+}
+
+__noinline int nat64_skb_zero(struct __sk_buff *skb, __u32 off, __u32 len)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&nat64_scratch, &zero);
+
+	if (!s || len > CSUM_CHUNK)
+		return -1;
+	__builtin_memset(s->buf, 0, CSUM_CHUNK);
+	len &= CSUM_CHUNK * 2 - 1;
+	if (len == 0)
+		return 0;
+	if (len > CSUM_CHUNK)
+		return -1;
+	return bpf_skb_store_bytes(skb, off, s->buf, len, 0);
+}
+
+/* RFC 4884 §5.1: with an extension the datagram field is at least 128 bytes. */
+#define ICMP_EXT_MIN_DATAGRAM 128
+
+struct icmp_shape {
+	__u32 hdr_len;		/* outer IP + ICMP header, from the L3 start */
+	__u32 dgram_len;	/* translated quoted datagram, without padding */
+	__u32 ext_off;		/* where the extension starts now (from L3), 0 = none */
+	__u32 max_len;		/* 576 or 1280 */
+	__u32 unit;		/* length field unit: 4 (ICMPv4) or 8 (ICMPv6) */
+	__u32 body_len;		/* out: bytes after the ICMP header */
+	__u32 length_field;	/* out: value of the RFC 4884 length field */
+};
+
+/*
+ * Lay out the body of a translated error within max_len (RFC 4884 §4, §5),
+ * keeping as Jool does: the first 128 bytes of the datagram, then the whole
+ * extension, then as much more of the datagram as fits; an extension that
+ * does not fit next to 128 bytes of datagram is removed whole.
+ */
+__noinline int nat64_shape_icmp_body(struct __sk_buff *skb, struct icmp_shape *sh)
+{
+	__u32 end, avail, ext_len = 0, keep, padded, new_ext;
+
+	if (!sh || skb->len < ETH_HLEN + sh->hdr_len || sh->max_len <= sh->hdr_len)
+		return -1;
+	end = skb->len - ETH_HLEN;
+	avail = sh->max_len - sh->hdr_len;
+	if (sh->ext_off && sh->ext_off < end)
+		ext_len = end - sh->ext_off;
+	sh->length_field = 0;
+
+	if (!ext_len || ext_len + ICMP_EXT_MIN_DATAGRAM > avail) {
+		/* no extension (or one that cannot fit): a plain truncated datagram */
+		keep = end - sh->hdr_len;
+		if (ext_len)
+			keep = sh->dgram_len < keep ? sh->dgram_len : keep;
+		if (keep > avail)
+			keep = avail;
+		sh->body_len = keep;
+		if (sh->hdr_len + keep < end &&
+		    bpf_skb_change_tail(skb, ETH_HLEN + sh->hdr_len + keep, 0))
+			return -1;
+		return 0;
+	}
+
+	keep = sh->dgram_len;
+	if (keep > avail - ext_len)
+		keep = avail - ext_len;
+	if (keep < ICMP_EXT_MIN_DATAGRAM)
+		padded = ICMP_EXT_MIN_DATAGRAM;
+	else
+		padded = keep & ~(sh->unit - 1);
+	if (keep > padded)
+		keep = padded;
+	new_ext = sh->hdr_len + padded;
+
+	if (new_ext > sh->ext_off) {
+		if (bpf_skb_change_tail(skb, ETH_HLEN + new_ext + ext_len, 0) ||
+		    nat64_skb_move(skb, ETH_HLEN + new_ext, ETH_HLEN + sh->ext_off, ext_len))
+			return -1;
+	} else if (new_ext < sh->ext_off) {
+		if (nat64_skb_move(skb, ETH_HLEN + new_ext, ETH_HLEN + sh->ext_off, ext_len) ||
+		    bpf_skb_change_tail(skb, ETH_HLEN + new_ext + ext_len, 0))
+			return -1;
+	}
+	if (padded > keep && nat64_skb_zero(skb, ETH_HLEN + sh->hdr_len + keep, padded - keep))
+		return -1;
+	sh->body_len = padded + ext_len;
+	sh->length_field = padded / sh->unit;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
 /* ICMP type/code mapping (RFC 7915 §4.2 and §5.2)                        */
 
 struct icmp_xlat {
 	__u8 type, code;
 	__be32 rest;
 };
+
+/* RFC 4884 §4.1, §4.2: the errors that carry a length field */
+static __always_inline int icmp_has_length4(__u8 type)
+{
+	return type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED || type == ICMP_PARAMETERPROB;
+}
+
+static __always_inline int icmp_has_length6(__u8 type)
+{
+	return type == ICMPV6_DEST_UNREACH || type == ICMPV6_TIME_EXCEED;
+}
 
 /* RFC 1191 §7 plateaus, for "Fragmentation Needed" with MTU 0 (RFC 7915 §4.2). */
 static __always_inline __u32 mtu_plateau(__u32 tot_len)
@@ -851,12 +1011,28 @@ static __always_inline __u16 ipv4_frag_field_of(const struct ipv6_info *info)
  * ICMPv6 error -> ICMPv4 error, the quoted IPv6 packet translated too
  * (RFC 7915 §5.3). l4_off: ICMPv6 header offset from the IPv6 header.
  */
+/* Working state of nat64_xlat_icmp6_error(), kept off the 512-byte stack. */
+struct icmp6_error_state {
+	struct inner6 in;
+	struct icmp_shape sh;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct icmp6_error_state);
+} nat64_icmp6_error_state SEC(".maps");
+
 __noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be32 saddr4, __be32 daddr4,
 				  __u32 ttl)
 {
 	struct icmp6hdr icmp6;
 	struct icmp_xlat x;
-	struct inner6 in = {};
+	struct icmp6_error_state *st;
+	struct icmp_shape *sh;
+	struct inner6 *in;
+	__u32 zero = 0;
 	struct iphdr ip = {}, iip = {};
 	struct icmphdr icmp = {};
 	__u32 inner_off = ETH_HLEN + l4_off + ICMP_HDR_LEN, remove, quoted, out_len, diff;
@@ -864,25 +1040,32 @@ __noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be3
 	int echo = -1, r;
 	__u16 check;
 
+	st = bpf_map_lookup_elem(&nat64_icmp6_error_state, &zero);
+	if (!st)
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	__builtin_memset(st, 0, sizeof(*st));
+	in = &st->in;
+	sh = &st->sh;
+
 	if (bpf_skb_load_bytes(skb, ETH_HLEN + l4_off, &icmp6, sizeof(icmp6)) ||
-	    bpf_skb_load_bytes(skb, inner_off, &in.ip, sizeof(in.ip)) || in.ip.version != 6)
+	    bpf_skb_load_bytes(skb, inner_off, &in->ip, sizeof(in->ip)) || in->ip.version != 6)
 		return drop(NAT64_CNT_DROP_MALFORMED);
 	if (icmp_6to4_error(&icmp6, &x))
 		return drop(NAT64_CNT_DROP_UNSUPPORTED_ICMP);
 
-	r = nat64_ipv6_walk(skb, inner_off, in.ip.nexthdr, &in.info);
+	r = nat64_ipv6_walk(skb, inner_off, in->ip.nexthdr, &in->info);
 	if (r != WALK_OK)
 		return drop(NAT64_CNT_DROP_MALFORMED);
-	if (skb->len < inner_off + in.info.l4_off)
+	if (skb->len < inner_off + in->info.l4_off)
 		return drop(NAT64_CNT_DROP_MALFORMED);
-	if (nat64_addr_6to4(&in.ip.saddr, &in.saddr4) ||
-	    nat64_addr_6to4(&in.ip.daddr, &in.daddr4))
+	if (nat64_addr_6to4(&in->ip.saddr, &in->saddr4) ||
+	    nat64_addr_6to4(&in->ip.daddr, &in->daddr4))
 		return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
-	if (in.ip.nexthdr == IPPROTO_ICMPV6 || in.info.proto == IPPROTO_ICMPV6) {
+	if (in->ip.nexthdr == IPPROTO_ICMPV6 || in->info.proto == IPPROTO_ICMPV6) {
 		__u8 t;
 
-		if (in.info.proto == IPPROTO_ICMPV6 &&
-		    bpf_skb_load_bytes(skb, inner_off + in.info.l4_off, &t, 1) == 0) {
+		if (in->info.proto == IPPROTO_ICMPV6 &&
+		    bpf_skb_load_bytes(skb, inner_off + in->info.l4_off, &t, 1) == 0) {
 			if (t < 128)
 				return drop(NAT64_CNT_DROP_UNSUPPORTED_ICMP);	/* error in error */
 			echo = echo_6to4(t);
@@ -890,36 +1073,47 @@ __noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be3
 	}
 
 	/* [IPv6][ext][ICMPv6][IPv6'][ext'][L4'] -> [IPv4][ICMP][IPv4'][L4'] */
-	remove = (l4_off - IPV6_HDR_LEN) + (in.info.l4_off - IPV4_HDR_LEN);
+	remove = (l4_off - IPV6_HDR_LEN) + (in->info.l4_off - IPV4_HDR_LEN);
 	if (bpf_skb_adjust_room(skb, -(int)remove, BPF_ADJ_ROOM_NET, 0) ||
 	    bpf_skb_change_proto(skb, bpf_htons(ETH_P_IP), 0))
 		return drop(NAT64_CNT_DROP_INTERNAL);
 
-	quoted = skb->len - ETH_HLEN - IPV4_HDR_LEN - ICMP_HDR_LEN;
-	out_len = IPV4_HDR_LEN + ICMP_HDR_LEN + quoted;
-	if (out_len > ICMP4_ERROR_MAX) {
-		out_len = ICMP4_ERROR_MAX;
-		quoted = out_len - IPV4_HDR_LEN - ICMP_HDR_LEN;
-		if (bpf_skb_change_tail(skb, ETH_HLEN + out_len, 0))
-			return drop(NAT64_CNT_DROP_INTERNAL);
-	}
-
 	/* the quoted header keeps the original (untruncated) length */
-	inner_l4_len = bpf_ntohs(in.ip.payload_len) + IPV6_HDR_LEN - in.info.l4_off;
+	inner_l4_len = bpf_ntohs(in->ip.payload_len) + IPV6_HDR_LEN - in->info.l4_off;
+
+	sh->hdr_len = IPV4_HDR_LEN + ICMP_HDR_LEN;
+	sh->max_len = ICMP4_ERROR_MAX;
+	sh->unit = 4;
+	if (icmp_has_length6(icmp6.icmp6_type) && icmp6.icmp6_dataun.un_data8[0]) {
+		__u32 len_field = icmp6.icmp6_dataun.un_data8[0] * 8;
+		__u32 declared = IPV6_HDR_LEN + bpf_ntohs(in->ip.payload_len);
+		__u32 dgram = len_field < declared ? len_field : declared;
+
+		if (dgram >= in->info.l4_off) {
+			sh->dgram_len = dgram - (in->info.l4_off - IPV4_HDR_LEN);
+			sh->ext_off = sh->hdr_len + len_field - (in->info.l4_off - IPV4_HDR_LEN);
+		}
+	}
+	if (nat64_shape_icmp_body(skb, sh))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	quoted = sh->body_len;
+	out_len = IPV4_HDR_LEN + ICMP_HDR_LEN + quoted;
+	if (sh->length_field)
+		x.rest = (x.rest & bpf_htonl(0xff00ffff)) | bpf_htonl(sh->length_field << 16);
 	iip.version = 4;
 	iip.ihl = 5;
-	iip.tos = tos_of_ipv6(&in.ip);
+	iip.tos = tos_of_ipv6(&in->ip);
 	iip.tot_len = bpf_htons(IPV4_HDR_LEN + inner_l4_len);
-	if (in.info.has_frag) {
-		iip.id = bpf_htons(bpf_ntohl(in.info.frag_id) & 0xffff);
-		iip.frag_off = bpf_htons(ipv4_frag_field_of(&in.info));
+	if (in->info.has_frag) {
+		iip.id = bpf_htons(bpf_ntohl(in->info.frag_id) & 0xffff);
+		iip.frag_off = bpf_htons(ipv4_frag_field_of(&in->info));
 	} else if (IPV4_HDR_LEN + inner_l4_len > IPV4_DF_THRESHOLD) {
 		iip.frag_off = bpf_htons(IP_DF);
 	}
-	iip.ttl = in.ip.hop_limit;
-	iip.protocol = proto_6to4(in.info.proto);
-	iip.saddr = in.saddr4;
-	iip.daddr = in.daddr4;
+	iip.ttl = in->ip.hop_limit;
+	iip.protocol = proto_6to4(in->info.proto);
+	iip.saddr = in->saddr4;
+	iip.daddr = in->daddr4;
 	iip.check = ipv4_hdr_csum(&iip);
 
 	ip.version = 4;
@@ -946,15 +1140,15 @@ __noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be3
 		bpf_skb_store_bytes(skb, 12, &proto, 2, 0);
 	}
 
-	if (frag6_offset(&in.info) == 0) {
+	if (frag6_offset(&in->info) == 0) {
 		inner_avail = quoted > 2 * IPV4_HDR_LEN ? quoted - IPV4_HDR_LEN : 0;
-		diff = nat64_pseudo_diff_6to4(&in.ip.saddr, &in.ip.daddr, in.saddr4, in.daddr4);
-		if (in.info.proto == IPPROTO_ICMPV6) {
+		diff = nat64_pseudo_diff_6to4(&in->ip.saddr, &in->ip.daddr, in->saddr4, in->daddr4);
+		if (in->info.proto == IPPROTO_ICMPV6) {
 			/* ICMPv4 has no pseudo-header: take all of the IPv6 one out */
-			diff = ~(__u32)nat64_csum_ipv6_pseudo(&in.ip.saddr, &in.ip.daddr,
+			diff = ~(__u32)nat64_csum_ipv6_pseudo(&in->ip.saddr, &in->ip.daddr,
 						 inner_l4_len, IPPROTO_ICMPV6, 0);
 		}
-		fix_quoted_l4(skb, ETH_HLEN + 2 * IPV4_HDR_LEN + ICMP_HDR_LEN, in.info.proto, diff, echo,
+		fix_quoted_l4(skb, ETH_HLEN + 2 * IPV4_HDR_LEN + ICMP_HDR_LEN, in->info.proto, diff, echo,
 			      inner_avail);
 	}
 
@@ -965,63 +1159,77 @@ __noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be3
 }
 
 /*
- * Gateway mode: send the translated IPv4 packet on its way ourselves, so
- * the kernel does not forward (and decrement) it a second time.
+ * Gateway mode: where the translated IPv4 packet goes, looked up once per
+ * packet before it is rewritten (so a "too big" answer can still quote it).
  */
-__noinline int nat64_forward_ipv4(struct __sk_buff *skb, __be32 saddr4, __be32 daddr4)
+struct route4 {
+	__u32 ifindex;
+	__u32 mtu;		/* set when the packet does not fit */
+	__be32 nexthop;
+	__s32 rc;		/* BPF_FIB_LKUP_RET_* */
+	__u8 dmac[6];
+	__u8 smac[6];
+};
+
+__noinline int nat64_route_ipv4(struct __sk_buff *skb, __be32 saddr4, __be32 daddr4, __u32 tot_len,
+				struct route4 *rt)
+{
+	struct bpf_fib_lookup fib = {};
+
+	if (!rt)
+		return -1;
+	fib.family = AF_INET;
+	fib.ipv4_src = saddr4;
+	fib.ipv4_dst = daddr4;
+	fib.ifindex = skb->ifindex;	/* an input lookup from the translator link */
+	fib.tot_len = tot_len;		/* 0: no MTU check (GSO segments were checked already) */
+	rt->rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	rt->ifindex = fib.ifindex;
+	rt->nexthop = fib.ipv4_dst;
+	rt->mtu = rt->rc == BPF_FIB_LKUP_RET_FRAG_NEEDED ? fib.mtu_result : 0;
+	__builtin_memcpy(rt->dmac, fib.dmac, 6);
+	__builtin_memcpy(rt->smac, fib.smac, 6);
+	return 0;
+}
+
+/* Send the translated packet ourselves, so the kernel does not forward (and decrement) it again. */
+__noinline int nat64_send_ipv4(struct __sk_buff *skb, const struct route4 *rt, __be32 daddr4)
 {
 	const struct nat64_config *cfg = config();
-	struct bpf_fib_lookup fib = {};
 	struct bpf_redir_neigh nh = {};
 	__u8 mac[6];
-	int rc;
 
+	if (!rt)
+		return TC_ACT_SHOT;
 	if (is_multicast4(daddr4)) {
-		multicast_mac4(daddr4, mac);
 		if (!cfg->wan_ifindex)
 			return drop(NAT64_CNT_DROP_NO_ROUTE);
+		multicast_mac4(daddr4, mac);
 		bpf_skb_store_bytes(skb, 0, mac, 6, 0);
 		bpf_skb_store_bytes(skb, 6, cfg->wan_mac, 6, 0);
 		return bpf_redirect(cfg->wan_ifindex, 0);
 	}
 
-	fib.family = AF_INET;
-	fib.ipv4_src = saddr4;
-	fib.ipv4_dst = daddr4;
-	fib.ifindex = skb->ifindex;
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
-	switch (rc) {
+	switch (rt->rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
-		bpf_skb_store_bytes(skb, 0, fib.dmac, 6, 0);
-		bpf_skb_store_bytes(skb, 6, fib.smac, 6, 0);
-		return bpf_redirect(fib.ifindex, 0);
+		bpf_skb_store_bytes(skb, 0, rt->dmac, 6, 0);
+		bpf_skb_store_bytes(skb, 6, rt->smac, 6, 0);
+		return bpf_redirect(rt->ifindex, 0);
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		nh.nh_family = AF_INET;
-		nh.ipv4_nh = fib.ipv4_dst;
-		return bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+		nh.ipv4_nh = rt->nexthop;
+		return bpf_redirect_neigh(rt->ifindex, &nh, sizeof(nh), 0);
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		/*
+		 * DF=0 and larger than the IPv4 path (RFC 7915 §5.1 leaves such
+		 * packets to IPv4 routers): let the kernel's IPv4 forwarding on
+		 * the peer of the translator link fragment it. It decrements the
+		 * TTL, so add the hop back that it is about to take.
+		 */
+		return TC_ACT_OK;
 	default:
 		return drop(NAT64_CNT_DROP_NO_ROUTE);
 	}
-}
-
-/* The MTU of the IPv4 egress: configured, or from the FIB in gateway mode. */
-__noinline int nat64_ipv4_egress_mtu(struct __sk_buff *skb, __be32 saddr4, __be32 daddr4)
-{
-	const struct nat64_config *cfg = config();
-	struct bpf_fib_lookup fib = {};
-
-	if (cfg->mtu_v4)
-		return cfg->mtu_v4;
-	if (!(cfg->flags & NAT64_F_REDIRECT) || is_multicast4(daddr4))
-		return 0;
-	fib.family = AF_INET;
-	fib.ipv4_src = saddr4;
-	fib.ipv4_dst = daddr4;
-	fib.ifindex = skb->ifindex;
-	fib.tot_len = 0xffff;
-	if (bpf_fib_lookup(skb, &fib, sizeof(fib), 0) == BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return fib.mtu_result;
-	return 0;
 }
 
 SEC("6to4")
@@ -1036,8 +1244,9 @@ int xlat_6to4(struct __sk_buff *skb)
 	struct iphdr ip = {};
 	__be32 saddr4 = 0, daddr4 = 0;
 	__u32 payload_len, l4_len, tot_len, mtu4, diff, bytes = skb->len;
+	struct route4 rt = { .rc = -1 };
 	__u8 ttl, icmp_type = 0;
-	int r, is_error = 0, echo = -1;
+	int r, is_error = 0, echo = -1, is_gso;
 
 	if (data + ETH_HLEN > data_end || eth->h_proto != bpf_htons(ETH_P_IPV6))
 		return pass();
@@ -1108,22 +1317,28 @@ int xlat_6to4(struct __sk_buff *skb)
 	}
 
 	tot_len = IPV4_HDR_LEN + l4_len;
-	if (!skb->gso_segs || skb->gso_segs == 1) {
-		mtu4 = nat64_ipv4_egress_mtu(skb, saddr4, daddr4);
-		/* A DF packet (RFC 7915 §5.1: > 1260 bytes, or fragmented) that does not fit. */
-		if (mtu4 && tot_len > mtu4 && !is_error &&
-		    (info.has_frag || tot_len > IPV4_DF_THRESHOLD))
-			return nat64_icmp6_error(skb, ICMPV6_PKT_TOOBIG, 0,
-					   bpf_htonl(mtu4 + IPV6_HDR_LEN - IPV4_HDR_LEN),
-					   NAT64_CNT_DROP_TOO_BIG);
+	is_gso = skb->gso_segs > 1;
+	mtu4 = cfg->mtu_v4;
+	if ((cfg->flags & NAT64_F_REDIRECT) && !is_multicast4(daddr4)) {
+		nat64_route_ipv4(skb, saddr4, daddr4, is_gso ? 0 : tot_len, &rt);
+		if (rt.mtu && (!mtu4 || rt.mtu < mtu4))
+			mtu4 = rt.mtu;
 	}
+	/* A DF packet (RFC 7915 §5.1: > 1260 bytes, or fragmented) that does not fit. */
+	if (mtu4 && tot_len > mtu4 && !is_error && !is_gso &&
+	    (info.has_frag || tot_len > IPV4_DF_THRESHOLD))
+		return nat64_icmp6_error(skb, ICMPV6_PKT_TOOBIG, 0,
+					 bpf_htonl(mtu4 + IPV6_HDR_LEN - IPV4_HDR_LEN),
+					 NAT64_CNT_DROP_TOO_BIG);
+	if (rt.rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		ttl++;	/* see nat64_send_ipv4() */
 
 	if (is_error) {
 		r = nat64_xlat_icmp6_error(skb, info.l4_off, saddr4, daddr4, ttl);
 		if (r != TC_ACT_OK)
 			return r;
 		count_translated(NAT64_CNT_PKTS_6TO4, bytes);
-		return (cfg->flags & NAT64_F_REDIRECT) ? nat64_forward_ipv4(skb, saddr4, daddr4) : TC_ACT_OK;
+		return (cfg->flags & NAT64_F_REDIRECT) ? nat64_send_ipv4(skb, &rt, daddr4) : TC_ACT_OK;
 	}
 
 	/* [IPv6][ext headers][L4] -> [IPv4][L4] */
@@ -1206,7 +1421,7 @@ int xlat_6to4(struct __sk_buff *skb)
 
 	count_translated(NAT64_CNT_PKTS_6TO4, bytes);
 	if (cfg->flags & NAT64_F_REDIRECT)
-		return nat64_forward_ipv4(skb, saddr4, daddr4);
+		return nat64_send_ipv4(skb, &rt, daddr4);
 	if (is_multicast4(daddr4)) {
 		__u8 mac[6];
 
@@ -1273,25 +1488,48 @@ static __always_inline int port_of(struct __sk_buff *skb, __u32 l4, __u8 proto, 
 	}
 }
 
+/* Working state of nat64_xlat_icmp4_error(), kept off the 512-byte stack. */
+struct icmp4_error_state {
+	struct ipv6hdr ip6, iip6;
+	struct icmp_shape sh;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct icmp4_error_state);
+} nat64_icmp4_error_state SEC(".maps");
+
 /* ICMPv4 error -> ICMPv6 error, quoted IPv4 packet translated (RFC 7915 §4.3). */
 __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, const struct in6_addr *saddr6,
 				  const struct in6_addr *daddr6, __u32 hop_limit_and_tos)
 {
-	__u8 hop_limit = hop_limit_and_tos >> 8, tos = hop_limit_and_tos;
-
-	if (!saddr6 || !daddr6)
-		return TC_ACT_SHOT;
 	const struct nat64_config *cfg = config();
 	struct icmphdr icmp;
 	struct iphdr iip;
-	struct ipv6hdr ip6 = {}, iip6 = {};
+	struct icmp4_error_state *st;
+	struct ipv6hdr *ip6, *iip6;
 	struct icmp6hdr icmp6 = {};
 	struct icmp_xlat x;
+	struct icmp_shape *sh;
+	__u32 zero = 0;
 	__u32 inner_off = ETH_HLEN + ihl_len + ICMP_HDR_LEN, inner_ihl, out_len, quoted, sum, diff;
 	__u32 inner_payload;
 	int grow, echo = -1;
 	__u16 check;
 	__u8 t;
+	__u8 hop_limit = hop_limit_and_tos >> 8, tos = hop_limit_and_tos;
+
+	if (!saddr6 || !daddr6)
+		return TC_ACT_SHOT;
+	st = bpf_map_lookup_elem(&nat64_icmp4_error_state, &zero);
+	if (!st)
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	__builtin_memset(st, 0, sizeof(*st));
+	ip6 = &st->ip6;
+	iip6 = &st->iip6;
+	sh = &st->sh;
 
 	if (bpf_skb_load_bytes(skb, ETH_HLEN + ihl_len, &icmp, sizeof(icmp)) ||
 	    bpf_skb_load_bytes(skb, inner_off, &iip, sizeof(iip)) || iip.version != 4 || iip.ihl < 5)
@@ -1309,7 +1547,7 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 		}
 	}
 
-	if (nat64_addr_4to6(iip.saddr, &iip6.saddr) || nat64_addr_4to6(iip.daddr, &iip6.daddr))
+	if (nat64_addr_4to6(iip.saddr, &iip6->saddr) || nat64_addr_4to6(iip.daddr, &iip6->daddr))
 		return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
 
 	/* [IPv4+opt][ICMP][IPv4'+opt'][L4'] -> [IPv6][ICMPv6][IPv6'][L4'] */
@@ -1319,39 +1557,50 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 	if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IPV6), 0))
 		return drop(NAT64_CNT_DROP_INTERNAL);
 
-	quoted = skb->len - ETH_HLEN - IPV6_HDR_LEN - ICMP_HDR_LEN;
-	out_len = IPV6_HDR_LEN + ICMP_HDR_LEN + quoted;
-	if (out_len > ICMP6_ERROR_MAX) {
-		out_len = ICMP6_ERROR_MAX;
-		quoted = out_len - IPV6_HDR_LEN - ICMP_HDR_LEN;
-		if (bpf_skb_change_tail(skb, ETH_HLEN + out_len, 0))
-			return drop(NAT64_CNT_DROP_INTERNAL);
+	sh->hdr_len = IPV6_HDR_LEN + ICMP_HDR_LEN;
+	sh->max_len = ICMP6_ERROR_MAX;
+	sh->unit = 8;
+	if (icmp_has_length4(icmp.type) && ((__u8 *)&icmp.un.gateway)[1]) {
+		__u32 len_field = ((__u8 *)&icmp.un.gateway)[1] * 4;
+		__u32 declared = bpf_ntohs(iip.tot_len);
+		__u32 dgram = len_field < declared ? len_field : declared;
+
+		if (dgram >= inner_ihl) {
+			sh->dgram_len = dgram + IPV6_HDR_LEN - inner_ihl;
+			sh->ext_off = sh->hdr_len + len_field + IPV6_HDR_LEN - inner_ihl;
+		}
 	}
+	if (nat64_shape_icmp_body(skb, sh))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	quoted = sh->body_len;
+	out_len = IPV6_HDR_LEN + ICMP_HDR_LEN + quoted;
+	if (sh->length_field)
+		x.rest = (x.rest & bpf_htonl(0x00ffffff)) | bpf_htonl(sh->length_field << 24);
 
 	inner_payload = bpf_ntohs(iip.tot_len) - inner_ihl;
-	iip6.version = 6;
-	iip6.priority = iip.tos >> 4;
-	iip6.flow_lbl[0] = iip.tos << 4;
-	iip6.payload_len = bpf_htons(inner_payload);
-	iip6.nexthdr = proto_4to6(iip.protocol);
-	iip6.hop_limit = iip.ttl;
+	iip6->version = 6;
+	iip6->priority = iip.tos >> 4;
+	iip6->flow_lbl[0] = iip.tos << 4;
+	iip6->payload_len = bpf_htons(inner_payload);
+	iip6->nexthdr = proto_4to6(iip.protocol);
+	iip6->hop_limit = iip.ttl;
 
-	ip6.version = 6;
-	ip6.priority = tos >> 4;
-	ip6.flow_lbl[0] = tos << 4;
-	ip6.payload_len = bpf_htons(out_len - IPV6_HDR_LEN);
-	ip6.nexthdr = IPPROTO_ICMPV6;
-	ip6.hop_limit = hop_limit;
-	__builtin_memcpy(&ip6.saddr, saddr6, 16);
-	__builtin_memcpy(&ip6.daddr, daddr6, 16);
+	ip6->version = 6;
+	ip6->priority = tos >> 4;
+	ip6->flow_lbl[0] = tos << 4;
+	ip6->payload_len = bpf_htons(out_len - IPV6_HDR_LEN);
+	ip6->nexthdr = IPPROTO_ICMPV6;
+	ip6->hop_limit = hop_limit;
+	__builtin_memcpy(&ip6->saddr, saddr6, 16);
+	__builtin_memcpy(&ip6->daddr, daddr6, 16);
 
 	icmp6.icmp6_type = x.type;
 	icmp6.icmp6_code = x.code;
 	icmp6.icmp6_dataun.un_data32[0] = x.rest;
 
-	if (bpf_skb_store_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6), 0) ||
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, ip6, sizeof(*ip6), 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV6_HDR_LEN, &icmp6, sizeof(icmp6), 0) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV6_HDR_LEN + ICMP_HDR_LEN, &iip6, sizeof(iip6), 0))
+	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV6_HDR_LEN + ICMP_HDR_LEN, iip6, sizeof(*iip6), 0))
 		return drop(NAT64_CNT_DROP_INTERNAL);
 	{
 		__be16 proto = bpf_htons(ETH_P_IPV6);
@@ -1361,10 +1610,10 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 
 	if (!(iip.frag_off & bpf_htons(IP_OFFMASK))) {
 		if (iip.protocol == IPPROTO_ICMP)
-			diff = (__u32)nat64_csum_ipv6_pseudo(&iip6.saddr, &iip6.daddr, inner_payload,
+			diff = (__u32)nat64_csum_ipv6_pseudo(&iip6->saddr, &iip6->daddr, inner_payload,
 						IPPROTO_ICMPV6, 0);
 		else
-			diff = nat64_pseudo_diff_4to6(iip.saddr, iip.daddr, &iip6.saddr, &iip6.daddr);
+			diff = nat64_pseudo_diff_4to6(iip.saddr, iip.daddr, &iip6->saddr, &iip6->daddr);
 		fix_quoted_l4(skb, ETH_HLEN + 2 * IPV6_HDR_LEN + ICMP_HDR_LEN, iip.protocol, diff, echo,
 			      quoted > IPV6_HDR_LEN ? quoted - IPV6_HDR_LEN : 0);
 	}
