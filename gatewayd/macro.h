@@ -3,6 +3,8 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -49,3 +51,14 @@ static inline int negative_errno(void) {
         })
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
+
+/* x equals one of the listed values. */
+#define IN_SET(x, ...)                                                  \
+        ({                                                              \
+                const typeof(x) _set_[] = { __VA_ARGS__ };              \
+                bool _found_ = false;                                   \
+                for (size_t _i_ = 0; _i_ < ELEMENTSOF(_set_); _i_++)    \
+                        if (_set_[_i_] == (x))                          \
+                                _found_ = true;                         \
+                _found_;                                                \
+        })

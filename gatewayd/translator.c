@@ -17,16 +17,34 @@
 #define TC_HANDLE   0x64
 #define TC_PRIORITY 0xc064
 
+/* tcx (kernel 6.6+); Debian 12's uapi headers predate it. */
+#ifndef ENOTSUPP
+#define ENOTSUPP 524    /* kernel-internal, some bpf paths return it */
+#endif
+
+#ifndef BPF_TCX_INGRESS
+#define BPF_TCX_INGRESS 46
+#define BPF_TCX_EGRESS  47
+#endif
+
 #define MAX_HOOKED_LINKS 8
 
 typedef struct HookedLink {
         int ifindex;
         bool ingress, egress;
         bool created_qdisc;
+        int ingress_link_fd, egress_link_fd;    /* tcx links, -EBADF with clsact */
 } HookedLink;
+
+typedef enum AttachMode {
+        ATTACH_UNKNOWN,
+        ATTACH_TCX,
+        ATTACH_CLSACT,
+} AttachMode;
 
 struct Translator {
         struct nat64_bpf *skel;
+        AttachMode mode;
         HookedLink links[MAX_HOOKED_LINKS];
 };
 
@@ -91,7 +109,11 @@ static HookedLink *hooked_link(Translator *t, int ifindex, bool create) {
                 return NULL;
         for (size_t i = 0; i < ELEMENTSOF(t->links); i++)
                 if (t->links[i].ifindex == 0) {
-                        t->links[i] = (HookedLink) { .ifindex = ifindex };
+                        t->links[i] = (HookedLink) {
+                                .ifindex = ifindex,
+                                .ingress_link_fd = -EBADF,
+                                .egress_link_fd = -EBADF,
+                        };
                         return &t->links[i];
                 }
         return NULL;
@@ -183,17 +205,12 @@ int translator_apply(Translator *t, const TranslatorSettings *s) {
         return 0;
 }
 
-static int attach_one(Translator *t, int ifindex, enum bpf_tc_attach_point where, struct bpf_program *prog) {
-        DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+static int attach_clsact(HookedLink *l, enum bpf_tc_attach_point where, struct bpf_program *prog) {
+        DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = l->ifindex, .attach_point = where);
         DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts,
                             .handle = TC_HANDLE, .priority = TC_PRIORITY,
                             .prog_fd = bpf_program__fd(prog), .flags = BPF_TC_F_REPLACE);
-        HookedLink *l;
         int r;
-
-        l = hooked_link(t, ifindex, true);
-        if (!l)
-                return -E2BIG;
 
         r = bpf_tc_hook_create(&hook);
         if (r == 0)
@@ -201,9 +218,65 @@ static int attach_one(Translator *t, int ifindex, enum bpf_tc_attach_point where
         else if (r != -EEXIST)
                 return r;
 
-        r = bpf_tc_attach(&hook, &opts);
+        return bpf_tc_attach(&hook, &opts);
+}
+
+static int detach_clsact(int ifindex, enum bpf_tc_attach_point where) {
+        DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+        DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY);
+        int r;
+
+        r = bpf_tc_detach(&hook, &opts);
+        return r == -ENOENT || r == -ENODEV || r == -EINVAL ? 0 : r;
+}
+
+/*
+ * tcx links belong to the daemon's file descriptors: the kernel removes them
+ * when the process ends, however it ends, so a killed daemon leaves nothing
+ * behind and a new one attaches exactly one copy.
+ */
+static int attach_tcx(HookedLink *l, enum bpf_tc_attach_point where, struct bpf_program *prog) {
+        int *fd = where == BPF_TC_INGRESS ? &l->ingress_link_fd : &l->egress_link_fd;
+        int r;
+
+        r = bpf_link_create(bpf_program__fd(prog), l->ifindex,
+                            where == BPF_TC_INGRESS ? BPF_TCX_INGRESS : BPF_TCX_EGRESS, NULL);
         if (r < 0)
                 return r;
+        if (*fd >= 0)
+                close(*fd);     /* the new link is in place: drop the old one */
+        *fd = r;
+        return 0;
+}
+
+static int attach_one(Translator *t, int ifindex, enum bpf_tc_attach_point where, struct bpf_program *prog) {
+        HookedLink *l;
+        int r;
+
+        l = hooked_link(t, ifindex, true);
+        if (!l)
+                return -E2BIG;
+
+        /* A predecessor on clsact (killed, or an older kernel) leaves a filter. */
+        r = detach_clsact(ifindex, where);
+        if (r < 0)
+                return r;
+
+        if (t->mode != ATTACH_CLSACT) {
+                r = attach_tcx(l, where, prog);
+                if (r >= 0)
+                        t->mode = ATTACH_TCX;
+                else if (t->mode == ATTACH_UNKNOWN && IN_SET(r, -EINVAL, -EOPNOTSUPP, -ENOTSUPP)) {
+                        log_info("tcx is not available (kernel < 6.6), attaching to clsact with cls_bpf.");
+                        t->mode = ATTACH_CLSACT;
+                } else
+                        return r;
+        }
+        if (t->mode == ATTACH_CLSACT) {
+                r = attach_clsact(l, where, prog);
+                if (r < 0)
+                        return r;
+        }
 
         if (where == BPF_TC_INGRESS)
                 l->ingress = true;
@@ -220,29 +293,24 @@ int translator_attach_ingress_4to6(Translator *t, int ifindex) {
         return attach_one(t, ifindex, BPF_TC_INGRESS, t->skel->progs.xlat_4to6);
 }
 
-static int detach_one(int ifindex, enum bpf_tc_attach_point where) {
-        DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
-        DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY);
-        int r;
-
-        r = bpf_tc_detach(&hook, &opts);
-        return r == -ENOENT || r == -ENODEV || r == -EINVAL ? 0 : r;
-}
-
 int translator_detach(Translator *t, int ifindex) {
         HookedLink *l = hooked_link(t, ifindex, false);
         int r = 0, k;
 
-        /* Also called for links we did not hook in this run (a killed
-         * predecessor's filters carry the same handle and priority). */
-        k = detach_one(ifindex, BPF_TC_INGRESS);
+        /* Also for links we did not hook in this run: a killed predecessor's
+         * clsact filters carry the same handle and priority. */
+        k = detach_clsact(ifindex, BPF_TC_INGRESS);
         if (k < 0)
                 r = k;
-        k = detach_one(ifindex, BPF_TC_EGRESS);
+        k = detach_clsact(ifindex, BPF_TC_EGRESS);
         if (k < 0 && r == 0)
                 r = k;
 
         if (l) {
+                if (l->ingress_link_fd >= 0)
+                        close(l->ingress_link_fd);
+                if (l->egress_link_fd >= 0)
+                        close(l->egress_link_fd);
                 if (l->created_qdisc) {
                         DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
                                             .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
@@ -251,6 +319,10 @@ int translator_detach(Translator *t, int ifindex) {
                 *l = (HookedLink) {};
         }
         return r;
+}
+
+const char *translator_attach_mode(Translator *t) {
+        return t->mode == ATTACH_TCX ? "tcx" : t->mode == ATTACH_CLSACT ? "clsact" : "none";
 }
 
 int translator_read_counters(Translator *t, uint64_t ret[_NAT64_CNT_MAX]) {

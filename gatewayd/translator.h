@@ -37,6 +37,9 @@ int translator_attach_egress_6to4(Translator *t, int ifindex);
 int translator_attach_ingress_4to6(Translator *t, int ifindex);
 int translator_detach(Translator *t, int ifindex);	/* both hooks of ifindex */
 
+/* "tcx" or "clsact" once something is attached, "none" before. */
+const char *translator_attach_mode(Translator *t);
+
 /* Counters summed over CPUs, indexed by enum nat64_counter. */
 int translator_read_counters(Translator *t, uint64_t ret[_NAT64_CNT_MAX]);
 
