@@ -79,6 +79,20 @@ struct {
 	__type(value, struct nat64_eam);
 } nat64_eam4 SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, _NAT64_CNT_MAX * NAT64_DROP_LOG_DEPTH);
+	__type(key, __u32);
+	__type(value, struct nat64_drop_record);
+} nat64_drop_log SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, _NAT64_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} nat64_drop_cursor SEC(".maps");
+
 struct ratelimit {
 	__u64 window_start;
 	__u32 sent;
@@ -121,11 +135,63 @@ static __always_inline void count(enum nat64_counter c)
 		cnt->c[c]++;
 }
 
-static __always_inline int drop(enum nat64_counter why)
+/* Record the headers of a dropped packet (drop path only, when enabled). */
+__noinline int nat64_log_drop(struct __sk_buff *skb, __u32 why)
+{
+	struct nat64_drop_record rec = {};
+	__u32 *cursor, slot;
+	__u16 ports[2];
+
+	if (why >= _NAT64_CNT_MAX)
+		return 0;
+	cursor = bpf_map_lookup_elem(&nat64_drop_cursor, &why);
+	if (!cursor)
+		return 0;
+	slot = why * NAT64_DROP_LOG_DEPTH + (__sync_fetch_and_add(cursor, 1) % NAT64_DROP_LOG_DEPTH);
+
+	rec.ktime_ns = bpf_ktime_get_ns();
+	rec.reason = why;
+	rec.ifindex = skb->ifindex;
+	rec.len = skb->len;
+	rec.ethertype = bpf_ntohs(skb->protocol);
+	if (rec.ethertype == ETH_P_IPV6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) == 0) {
+			rec.proto = ip6.nexthdr;
+			__builtin_memcpy(rec.saddr, &ip6.saddr, 16);
+			__builtin_memcpy(rec.daddr, &ip6.daddr, 16);
+			if (bpf_skb_load_bytes(skb, ETH_HLEN + IPV6_HDR_LEN, ports, 4) == 0) {
+				rec.sport = bpf_ntohs(ports[0]);
+				rec.dport = bpf_ntohs(ports[1]);
+			}
+		}
+	} else if (rec.ethertype == ETH_P_IP) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) == 0) {
+			rec.proto = ip.protocol;
+			__builtin_memcpy(rec.saddr, &ip.saddr, 4);
+			__builtin_memcpy(rec.daddr, &ip.daddr, 4);
+			if (bpf_skb_load_bytes(skb, ETH_HLEN + ip.ihl * 4, ports, 4) == 0) {
+				rec.sport = bpf_ntohs(ports[0]);
+				rec.dport = bpf_ntohs(ports[1]);
+			}
+		}
+	}
+	bpf_map_update_elem(&nat64_drop_log, &slot, &rec, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int drop_skb(struct __sk_buff *skb, enum nat64_counter why)
 {
 	count(why);
+	if (config()->flags & NAT64_F_DROP_LOG)
+		nat64_log_drop(skb, why);
 	return TC_ACT_SHOT;
 }
+
+#define drop(why) drop_skb(skb, why)
 
 static __always_inline int pass(void)
 {

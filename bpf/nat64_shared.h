@@ -38,6 +38,8 @@ enum nat64_flags {
 	NAT64_F_PORT_RANGE		= 1U << 5,
 	/* Prefixes disabled: translate by EAM only (Jool's "pool6 none"). */
 	NAT64_F_NO_PREFIX		= 1U << 6,
+	/* Keep the headers of the last dropped packets per reason (nat64ctl drops). */
+	NAT64_F_DROP_LOG		= 1U << 7,
 };
 
 struct nat64_prefix {
@@ -137,6 +139,27 @@ struct nat64_globals {
 	struct nat64_config cfg[2];
 	__u32 cfg_active;
 	__u32 nr_eam;			/* 0 = skip the EAM tries */
+};
+
+/*
+ * The drop log: the last NAT64_DROP_LOG_DEPTH dropped packets per drop
+ * reason, written only on the drop path and only with NAT64_F_DROP_LOG.
+ * Slot (reason * NAT64_DROP_LOG_DEPTH + n); nat64_drop_cursor[reason]
+ * counts writes. Addresses of IPv4 packets are in the first 4 bytes.
+ */
+#define NAT64_DROP_LOG_DEPTH 8
+
+struct nat64_drop_record {
+	__u64 ktime_ns;		/* CLOCK_MONOTONIC, 0 = empty slot */
+	__u32 reason;		/* enum nat64_counter */
+	__u32 ifindex;
+	__u32 len;		/* bytes of the frame */
+	__u16 ethertype;	/* host order: 0x0800 or 0x86dd */
+	__u8 proto;		/* IPPROTO_* of the (first) payload */
+	__u8 pad;
+	__u16 sport, dport;	/* host order, 0 if unknown */
+	__u8 saddr[16];
+	__u8 daddr[16];
 };
 
 /* skb->mark of the clone that becomes the second fragment (RFC 7915 §4 fragmentation). */

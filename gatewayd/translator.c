@@ -348,6 +348,35 @@ int translator_read_counters(Translator *t, uint64_t ret[_NAT64_CNT_MAX]) {
         return 0;
 }
 
+static int drop_record_newer_first(const void *a, const void *b) {
+        const struct nat64_drop_record *x = a, *y = b;
+
+        return x->ktime_ns < y->ktime_ns ? 1 : x->ktime_ns > y->ktime_ns ? -1 : 0;
+}
+
+int translator_read_drops(Translator *t, struct nat64_drop_record **ret, size_t *ret_n) {
+        _cleanup_free_ struct nat64_drop_record *records = NULL;
+        int fd = bpf_map__fd(t->skel->maps.nat64_drop_log);
+        size_t n = 0, max = (size_t) _NAT64_CNT_MAX * NAT64_DROP_LOG_DEPTH;
+
+        records = calloc(max, sizeof(*records));
+        if (!records)
+                return -ENOMEM;
+
+        for (uint32_t slot = 0; slot < max; slot++) {
+                int r = bpf_map_lookup_elem(fd, &slot, &records[n]);
+                if (r < 0)
+                        return r;
+                if (records[n].ktime_ns != 0)
+                        n++;
+        }
+        qsort(records, n, sizeof(*records), drop_record_newer_first);
+
+        *ret = TAKE_PTR(records);
+        *ret_n = n;
+        return 0;
+}
+
 int translator_prog_fd_6to4(Translator *t) {
         return bpf_program__fd(t->skel->progs.xlat_6to4);
 }

@@ -43,6 +43,12 @@ const char *translator_attach_mode(Translator *t);
 /* Counters summed over CPUs, indexed by enum nat64_counter. */
 int translator_read_counters(Translator *t, uint64_t ret[_NAT64_CNT_MAX]);
 
+/*
+ * The last dropped packets per reason (when NAT64_F_DROP_LOG is set), newest
+ * first; *ret is allocated, the caller frees it.
+ */
+int translator_read_drops(Translator *t, struct nat64_drop_record **ret, size_t *ret_n);
+
 /* Program fds (for BPF_PROG_TEST_RUN in tools/ and tests). */
 int translator_prog_fd_6to4(Translator *t);
 int translator_prog_fd_4to6(Translator *t);
