@@ -54,6 +54,20 @@
 
 #define NSEC_PER_SEC		1000000000ULL
 
+/*
+ * A u32 field of the context through one explicit instruction: clang may
+ * otherwise keep &skb->field in a register across branches, and the
+ * verifier refuses loads through a modified ctx pointer.
+ */
+#define ctx_read_u32(skb, field)							\
+	({										\
+		__u32 _v;								\
+		asm volatile("%[v] = *(u32 *)(%[ctx] + %[off])"			\
+			     : [v] "=r"(_v)						\
+			     : [ctx] "r"(skb), [off] "i"(offsetof(struct __sk_buff, field)));	\
+		_v;									\
+	})
+
 struct nat64_globals nat64 = {};
 
 struct {
@@ -217,18 +231,61 @@ static __always_inline __u32 host_mask(__u32 v4_len)
 	return v4_len >= 32 ? 0 : (v4_len == 0 ? 0xffffffff : (0xffffffffU >> v4_len));
 }
 
+/*
+ * An IPv6 address as two host-order halves, for the bit arithmetic of
+ * RFC 7757 §3.2: the IPv4 suffix sits right after the IPv6 prefix (left
+ * aligned in the IPv6 suffix when that is longer), the rest is zero.
+ */
+struct u128 {
+	__u64 hi, lo;
+};
+
+static __always_inline struct u128 u128_load(const __u8 a[16])
+{
+	__u64 x[2];
+
+	__builtin_memcpy(x, a, 16);
+	return (struct u128) { .hi = bpf_be64_to_cpu(x[0]), .lo = bpf_be64_to_cpu(x[1]) };
+}
+
+static __always_inline void u128_store(struct u128 v, __u8 a[16])
+{
+	__u64 x[2] = { bpf_cpu_to_be64(v.hi), bpf_cpu_to_be64(v.lo) };
+
+	__builtin_memcpy(a, x, 16);
+}
+
+/* The IPv4 suffix bits of an EAM: width 32 - v4_len, starting at bit v6_len. */
+static __always_inline __u32 eam_shift(const struct nat64_eam *e)
+{
+	__u32 width = 32 - (e->v4_len > 32 ? 32 : e->v4_len);
+	__u32 start = e->v6_len;
+
+	if (start + width > 128)
+		return 0;
+	return 128 - start - width;
+}
+
 static __always_inline int eam_6to4(const __u8 v6[16], __be32 *v4)
 {
 	struct nat64_lpm6_key key = { .prefixlen = 128 };
 	struct nat64_eam *e;
-	__u32 mask, suffix;
+	struct u128 a;
+	__u32 mask, shift, suffix;
 
 	__builtin_memcpy(key.addr, v6, 16);
 	e = bpf_map_lookup_elem(&nat64_eam6, &key);
 	if (!e)
 		return -1;
 	mask = host_mask(e->v4_len);
-	suffix = ((__u32)v6[12] << 24) | ((__u32)v6[13] << 16) | ((__u32)v6[14] << 8) | v6[15];
+	shift = eam_shift(e) & 127;
+	a = u128_load(v6);
+	if (shift >= 64)
+		suffix = a.hi >> (shift - 64);
+	else if (shift == 0)
+		suffix = a.lo;
+	else
+		suffix = (a.lo >> shift) | (a.hi << (64 - shift));
 	*v4 = bpf_htonl((bpf_ntohl(e->v4) & ~mask) | (suffix & mask));
 	return 0;
 }
@@ -237,20 +294,25 @@ static __always_inline int eam_4to6(__be32 v4, __u8 v6[16])
 {
 	struct nat64_lpm4_key key = { .prefixlen = 32, .addr = v4 };
 	struct nat64_eam *e;
-	__u32 mask, host, base;
+	struct u128 a;
+	__u64 host;
+	__u32 shift;
 
 	e = bpf_map_lookup_elem(&nat64_eam4, &key);
 	if (!e)
 		return -1;
-	mask = host_mask(e->v4_len);
-	host = bpf_ntohl(v4) & mask;
-	__builtin_memcpy(v6, e->v6, 16);
-	base = ((__u32)v6[12] << 24) | ((__u32)v6[13] << 16) | ((__u32)v6[14] << 8) | v6[15];
-	base = (base & ~mask) | host;
-	v6[12] = base >> 24;
-	v6[13] = base >> 16;
-	v6[14] = base >> 8;
-	v6[15] = base;
+	host = bpf_ntohl(v4) & host_mask(e->v4_len);
+	shift = eam_shift(e) & 127;
+	a = u128_load(e->v6);
+	if (shift >= 64) {
+		a.hi |= host << (shift - 64);
+	} else if (shift == 0) {
+		a.lo |= host;
+	} else {
+		a.lo |= host << shift;
+		a.hi |= host >> (64 - shift);
+	}
+	u128_store(a, v6);
 	return 0;
 }
 
@@ -302,7 +364,11 @@ __noinline int nat64_addr_6to4(const struct in6_addr *addr, __be32 *v4)
 	return MAP_UNTRANSLATABLE;
 }
 
-__noinline int nat64_addr_4to6(__be32 v4, struct in6_addr *addr)
+enum map_flags {
+	MAP_PREFIX_ONLY = 1,	/* skip the EAM table (the far side of a hairpin) */
+};
+
+__noinline int nat64_addr_4to6(__be32 v4, struct in6_addr *addr, __u32 flags)
 {
 	const struct nat64_config *cfg = config();
 	const __u8 *prefix = nat64_default_prefix;
@@ -313,7 +379,7 @@ __noinline int nat64_addr_4to6(__be32 v4, struct in6_addr *addr)
 		return MAP_UNTRANSLATABLE;
 	v6 = addr->s6_addr;
 
-	if (nat64.nr_eam && eam_4to6(v4, v6) == 0)
+	if (nat64.nr_eam && !(flags & MAP_PREFIX_ONLY) && eam_4to6(v4, v6) == 0)
 		return MAP_OK;
 	if (cfg->flags & NAT64_F_NO_PREFIX)
 		return MAP_UNTRANSLATABLE;
@@ -499,7 +565,7 @@ __noinline int nat64_icmp4_error(struct __sk_buff *skb, __u32 type, __u32 code, 
 		return drop(NAT64_CNT_DROP_INTERNAL);
 
 	count(NAT64_CNT_ICMP_SENT);
-	return bpf_redirect(skb->ifindex, 0);
+	return bpf_redirect(ctx_read_u32(skb, ifindex), 0);
 }
 
 /* The same for IPv6: an ICMPv6 error back toward the sender (RFC 4443). */
@@ -549,7 +615,7 @@ __noinline int nat64_icmp6_error(struct __sk_buff *skb, __u32 type, __u32 code, 
 
 	count(NAT64_CNT_ICMP_SENT);
 	/* From an egress hook: back up the stack, where conntrack de-NATs it. */
-	return bpf_redirect(skb->ifindex, BPF_F_INGRESS);
+	return bpf_redirect(ctx_read_u32(skb, ifindex), BPF_F_INGRESS);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1090,9 +1156,14 @@ struct {
 	__type(value, struct icmp6_error_state);
 } nat64_icmp6_error_state SEC(".maps");
 
+#define XLAT6_ERROR_OUTER_FRAG (1U << 8)
+
+/* ttl_frag: hop limit in bits 0..7, the outer Fragment header's presence in
+ * bit 8 and the low 16 bits of its Identification in bits 16..31. */
 __noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be32 saddr4, __be32 daddr4,
-				  __u32 ttl)
+				  __u32 ttl_frag)
 {
+	__u8 ttl = ttl_frag;
 	struct icmp6hdr icmp6;
 	struct icmp_xlat x;
 	struct icmp6_error_state *st;
@@ -1186,6 +1257,8 @@ __noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be3
 	ip.ihl = 5;
 	ip.tos = 0;
 	ip.tot_len = bpf_htons(out_len);
+	if (ttl_frag & XLAT6_ERROR_OUTER_FRAG)
+		ip.id = bpf_htons(ttl_frag >> 16);
 	ip.ttl = ttl;
 	ip.protocol = IPPROTO_ICMP;
 	ip.saddr = saddr4;
@@ -1298,6 +1371,46 @@ __noinline int nat64_send_ipv4(struct __sk_buff *skb, const struct route4 *rt, _
 	}
 }
 
+/*
+ * RFC 7757 §4 intrinsic hairpinning: an IPv6 packet whose IPv4 destination
+ * is itself EAM-owned goes back to IPv6 at once. 6to4 translates it as
+ * usual, marks it in cb[] and tail-calls 4to6 (libbpf fills the array).
+ */
+#define NAT64_CB_HAIRPIN 0x64a1
+
+static __always_inline void cb0_write(struct __sk_buff *skb, __u32 v)
+{
+	asm volatile("*(u32 *)(%[skb] + %[off]) = %[v]"
+		     :: [skb] "r"(skb), [off] "i"(offsetof(struct __sk_buff, cb[0])), [v] "r"(v)
+		     : "memory");
+}
+
+#define cb0_read(skb) ctx_read_u32(skb, cb[0])
+int xlat_4to6(struct __sk_buff *skb);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, int (struct __sk_buff *));
+} nat64_hairpin SEC(".maps") = {
+	.values = { [0] = (void *)&xlat_4to6 },
+};
+
+static __always_inline int is_eam_owned4(__be32 a)
+{
+	struct nat64_lpm4_key key = { .prefixlen = 32, .addr = a };
+
+	return nat64.nr_eam && bpf_map_lookup_elem(&nat64_eam4, &key) != NULL;
+}
+
+static __always_inline int hairpin(struct __sk_buff *skb)
+{
+	cb0_write(skb, NAT64_CB_HAIRPIN);
+	bpf_tail_call(skb, &nat64_hairpin, 0);
+	return drop(NAT64_CNT_DROP_INTERNAL);	/* no 4to6 program in the array */
+}
+
 SEC("6to4")
 int xlat_6to4(struct __sk_buff *skb)
 {
@@ -1312,7 +1425,7 @@ int xlat_6to4(struct __sk_buff *skb)
 	__u32 payload_len, l4_len, tot_len, mtu4, diff, bytes = skb->len;
 	struct route4 rt = { .rc = -1 };
 	__u8 ttl, icmp_type = 0;
-	int r, is_error = 0, echo = -1, is_gso;
+	int r, is_error = 0, echo = -1, is_gso, is_hairpin;
 
 	if (data + ETH_HLEN > data_end || eth->h_proto != bpf_htons(ETH_P_IPV6))
 		return pass();
@@ -1323,8 +1436,10 @@ int xlat_6to4(struct __sk_buff *skb)
 		return pass();
 
 	payload_len = bpf_ntohs(ip6.payload_len);
-	if (payload_len == 0 || ETH_HLEN + IPV6_HDR_LEN + payload_len > skb->len)
-		return drop(NAT64_CNT_DROP_MALFORMED);	/* jumbograms included */
+	/* payload length 0 with a Hop-by-Hop header is a jumbogram (RFC 2675) */
+	if ((payload_len == 0 && ip6.nexthdr == IPPROTO_HOPOPTS) ||
+	    ETH_HLEN + IPV6_HDR_LEN + payload_len > skb->len)
+		return drop(NAT64_CNT_DROP_MALFORMED);
 
 	r = nat64_ipv6_walk(skb, ETH_HLEN, ip6.nexthdr, &info);
 	switch (r) {
@@ -1384,8 +1499,9 @@ int xlat_6to4(struct __sk_buff *skb)
 
 	tot_len = IPV4_HDR_LEN + l4_len;
 	is_gso = skb->gso_segs > 1;
-	mtu4 = cfg->mtu_v4;
-	if ((cfg->flags & NAT64_F_REDIRECT) && !is_multicast4(daddr4)) {
+	is_hairpin = is_eam_owned4(daddr4);
+	mtu4 = is_hairpin ? 0 : cfg->mtu_v4;
+	if ((cfg->flags & NAT64_F_REDIRECT) && !is_multicast4(daddr4) && !is_hairpin) {
 		nat64_route_ipv4(skb, saddr4, daddr4, is_gso ? 0 : tot_len, &rt);
 		if (rt.mtu && (!mtu4 || rt.mtu < mtu4))
 			mtu4 = rt.mtu;
@@ -1400,10 +1516,14 @@ int xlat_6to4(struct __sk_buff *skb)
 		ttl++;	/* see nat64_send_ipv4() */
 
 	if (is_error) {
-		r = nat64_xlat_icmp6_error(skb, info.l4_off, saddr4, daddr4, ttl);
+		r = nat64_xlat_icmp6_error(skb, info.l4_off, saddr4, daddr4,
+					   ttl | (info.has_frag ? XLAT6_ERROR_OUTER_FRAG : 0) |
+					   (bpf_ntohl(info.frag_id) & 0xffff) << 16);
 		if (r != TC_ACT_OK)
 			return r;
 		count_translated(NAT64_CNT_PKTS_6TO4, bytes);
+		if (is_hairpin)
+			return hairpin(skb);
 		return (cfg->flags & NAT64_F_REDIRECT) ? nat64_send_ipv4(skb, &rt, daddr4) : TC_ACT_OK;
 	}
 
@@ -1486,6 +1606,8 @@ int xlat_6to4(struct __sk_buff *skb)
 	}
 
 	count_translated(NAT64_CNT_PKTS_6TO4, bytes);
+	if (is_hairpin)
+		return hairpin(skb);
 	if (cfg->flags & NAT64_F_REDIRECT)
 		return nat64_send_ipv4(skb, &rt, daddr4);
 	if (is_multicast4(daddr4)) {
@@ -1554,6 +1676,8 @@ static __always_inline int port_of(struct __sk_buff *skb, __u32 l4, __u8 proto, 
 	}
 }
 
+#define XLAT4_ERROR_HAIRPIN (1U << 16)
+
 /* Working state of nat64_xlat_icmp4_error(), kept off the 512-byte stack. */
 struct icmp4_error_state {
 	struct ipv6hdr ip6, iip6;
@@ -1586,6 +1710,7 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 	__u16 check;
 	__u8 t;
 	__u8 hop_limit = hop_limit_and_tos >> 8, tos = hop_limit_and_tos;
+	int hairpin = hop_limit_and_tos & XLAT4_ERROR_HAIRPIN;
 
 	if (!saddr6 || !daddr6)
 		return TC_ACT_SHOT;
@@ -1613,7 +1738,9 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 		}
 	}
 
-	if (nat64_addr_4to6(iip.saddr, &iip6->saddr) || nat64_addr_4to6(iip.daddr, &iip6->daddr))
+	/* in a hairpin the quoted packet went to the original sender: prefix form */
+	if (nat64_addr_4to6(iip.saddr, &iip6->saddr, 0) ||
+	    nat64_addr_4to6(iip.daddr, &iip6->daddr, hairpin ? MAP_PREFIX_ONLY : 0))
 		return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
 
 	/* [IPv4+opt][ICMP][IPv4'+opt'][L4'] -> [IPv6][ICMPv6][IPv6'][L4'] */
@@ -1716,6 +1843,16 @@ static __always_inline int redirect_to_translator_link(struct __sk_buff *skb, co
 	return bpf_redirect(cfg->v6_ifindex, BPF_F_INGRESS);
 }
 
+static __always_inline int finish_4to6(struct __sk_buff *skb, const struct nat64_config *cfg, int hairpin)
+{
+	/* a hairpin runs on the 6to4 (egress) hook: back up toward IPv6 */
+	if (hairpin)
+		return bpf_redirect(ctx_read_u32(skb, ifindex), BPF_F_INGRESS);
+	if (cfg->flags & NAT64_F_REDIRECT)
+		return redirect_to_translator_link(skb, cfg);
+	return TC_ACT_OK;
+}
+
 /*
  * Which IPv4 packets on this hook are ours? NAT46 clients on the LAN hook;
  * on the WAN hook, those to IPv4Address= (inside PortRange=), or all of them
@@ -1735,7 +1872,7 @@ __noinline int nat64_ownership_4to6(struct __sk_buff *skb, const struct iphdr *i
 
 	if (!ip)
 		return NOT_OURS;
-	if (cfg->nat46_ifindex && skb->ifindex == cfg->nat46_ifindex) {
+	if (cfg->nat46_ifindex && ctx_read_u32(skb, ifindex) == cfg->nat46_ifindex) {
 		if (!in_prefix4(ip->saddr, cfg->nat46_prefix, cfg->nat46_prefix_len) ||
 		    in_prefix4(ip->daddr, cfg->nat46_prefix, cfg->nat46_prefix_len) ||
 		    is_multicast4(ip->daddr) || ip->daddr == 0xffffffff)
@@ -1784,7 +1921,7 @@ int xlat_4to6(struct __sk_buff *skb)
 	struct ipv6hdr ip6 = {};
 	struct icmphdr icmp = {};
 	__u32 ihl_len, tot_len, l4, payload_len, out_len, diff, limit, bytes = skb->len, mark = skb->mark;
-	__u32 head_len = 0, frag_offset;
+	__u32 head_len = 0, frag_offset, hairpin = cb0_read(skb) == NAT64_CB_HAIRPIN;
 	__u8 hop_limit, frag_hdr[FRAG6_HDR_LEN] = {};
 	int is_error = 0, echo = -1, is_fragment, need_frag_hdr, split = 0, is_nat46, ownership;
 	__u16 udp_check = 0;
@@ -1812,12 +1949,17 @@ int xlat_4to6(struct __sk_buff *skb)
 			   icmp.type == ICMP_REDIRECT;
 	}
 
-	ownership = nat64_ownership_4to6(skb, &ip, l4, is_error);
-	if (ownership == NOT_OURS)
-		return pass();
-	is_nat46 = ownership == OURS_NAT46;
-	if (cfg->nr_pool4 && !is_nat46 && in_pool4(cfg, ip.saddr))
-		return drop(NAT64_CNT_DROP_SPOOFED);	/* our own addresses never come from outside */
+	if (hairpin) {
+		cb0_write(skb, 0);
+		is_nat46 = 0;
+	} else {
+		ownership = nat64_ownership_4to6(skb, &ip, l4, is_error);
+		if (ownership == NOT_OURS)
+			return pass();
+		is_nat46 = ownership == OURS_NAT46;
+		if (cfg->nr_pool4 && !is_nat46 && in_pool4(cfg, ip.saddr))
+			return drop(NAT64_CNT_DROP_SPOOFED);	/* our own addresses never come from outside */
+	}
 
 	if (ihl_len == IPV4_HDR_LEN) {
 		if (!ipv4_hdr_valid(&ip))
@@ -1844,9 +1986,9 @@ int xlat_4to6(struct __sk_buff *skb)
 					   NAT64_CNT_DROP_UDP_ZERO_CHECKSUM);
 	}
 
-	if (nat64_addr_4to6(ip.daddr, &ip6.daddr))
+	if (nat64_addr_4to6(ip.daddr, &ip6.daddr, 0))
 		return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
-	if (nat64_addr_4to6(ip.saddr, &ip6.saddr)) {
+	if (nat64_addr_4to6(ip.saddr, &ip6.saddr, hairpin ? MAP_PREFIX_ONLY : 0)) {
 		if (!is_error)
 			return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
 		if (cfg->flags & NAT64_F_HAVE_RFC6791_V6)
@@ -1856,7 +1998,7 @@ int xlat_4to6(struct __sk_buff *skb)
 	}
 
 	hop_limit = ip.ttl;
-	if (cfg->flags & NAT64_F_ROUTER_MODE) {
+	if ((cfg->flags & NAT64_F_ROUTER_MODE) && !hairpin) {	/* a hairpin is one hop */
 		if (hop_limit <= 1)
 			return nat64_icmp4_error(skb, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, NAT64_CNT_DROP_TTL_EXPIRED);
 		hop_limit--;
@@ -1864,12 +2006,13 @@ int xlat_4to6(struct __sk_buff *skb)
 
 	if (is_error) {
 		int r = nat64_xlat_icmp4_error(skb, ihl_len, &ip6.saddr, &ip6.daddr,
-					 (__u32)hop_limit << 8 | ip.tos);
+					       (__u32)hop_limit << 8 | ip.tos |
+					       (hairpin ? XLAT4_ERROR_HAIRPIN : 0));
 
 		if (r != TC_ACT_OK)
 			return r;
 		count_translated(NAT64_CNT_PKTS_4TO6, bytes);
-		return (cfg->flags & NAT64_F_REDIRECT) ? redirect_to_translator_link(skb, cfg) : TC_ACT_OK;
+		return finish_4to6(skb, cfg, hairpin);
 	}
 
 	/*
@@ -1880,7 +2023,7 @@ int xlat_4to6(struct __sk_buff *skb)
 	payload_len = tot_len - ihl_len;
 	need_frag_hdr = is_fragment;
 	out_len = IPV6_HDR_LEN + (need_frag_hdr ? FRAG6_HDR_LEN : 0) + payload_len;
-	if (!skb->gso_segs || skb->gso_segs == 1) {
+	if (!hairpin && (!skb->gso_segs || skb->gso_segs == 1)) {
 		limit = cfg->lowest_ipv6_mtu ?: IPV6_MIN_MTU;
 		if (cfg->mtu_v6 && cfg->mtu_v6 < limit)
 			limit = cfg->mtu_v6;
@@ -1899,7 +2042,7 @@ int xlat_4to6(struct __sk_buff *skb)
 	/* The second fragment is a clone of the packet, marked, made from its tail. */
 	if (split && mark != NAT64_MARK_TAIL_FRAGMENT) {
 		skb->mark = NAT64_MARK_TAIL_FRAGMENT;
-		bpf_clone_redirect(skb, skb->ifindex, BPF_F_INGRESS);
+		bpf_clone_redirect(skb, ctx_read_u32(skb, ifindex), BPF_F_INGRESS);
 		skb->mark = mark;
 	}
 
@@ -2008,9 +2151,7 @@ int xlat_4to6(struct __sk_buff *skb)
 	}
 
 	count_translated(NAT64_CNT_PKTS_4TO6, bytes);
-	if (cfg->flags & NAT64_F_REDIRECT)
-		return redirect_to_translator_link(skb, cfg);
-	return TC_ACT_OK;
+	return finish_4to6(skb, cfg, hairpin);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -601,12 +601,13 @@ static int config_parse_eam(ConfigParser *p, const char *key, const char *value)
         r = config_parse_prefix4(p, key, text4, &eam.v4);
         if (r < 0)
                 return r;
-        /* RFC 7757 §3.2: both sides have suffixes of the same length, so the
-         * entry maps address for address. */
-        if (128 - eam.v6.len != 32 - eam.v4.len)
+        /* RFC 7757 §3.2: the IPv4 suffix is copied right after the IPv6
+         * prefix, so the IPv6 side needs at least as many suffix bits (extra
+         * ones are zero toward IPv6 and ignored toward IPv4). */
+        if (128 - eam.v6.len < 32 - eam.v4.len)
                 return config_error(p, current_location(p, key),
-                                    "/%u leaves %u host bits but /%u leaves %u, they must match (RFC 7757 §3.2)",
-                                    eam.v6.len, 128 - eam.v6.len, eam.v4.len, 32 - eam.v4.len);
+                                    "/%u leaves %u host bits, fewer than the %u of /%u (RFC 7757 §3.2)",
+                                    eam.v6.len, 128 - eam.v6.len, 32 - eam.v4.len, eam.v4.len);
 
         /* Room for this entry's location first: the append below is the
          * last step that can fail, and it checks the cap for both arrays. */

@@ -43,7 +43,7 @@ static int parse_eam(const char *v6s, const char *v4s, struct nat64_eam *ret) {
         Prefix6 p6;
         Prefix4 p4;
 
-        if (parse_prefix6(v6s, &p6) < 0 || parse_prefix4(v4s, &p4) < 0 || 128 - p6.len != 32 - p4.len)
+        if (parse_prefix6(v6s, &p6) < 0 || parse_prefix4(v4s, &p4) < 0 || 128 - p6.len < 32 - p4.len)
                 return -EINVAL;
         *ret = (struct nat64_eam) { .v4 = p4.addr.s_addr, .v6_len = p6.len, .v4_len = p4.len };
         memcpy(ret->v6, &p6.addr, 16);
@@ -202,7 +202,7 @@ int main(int argc, char *argv[]) {
                 }
                 continue;
         bad:
-                log_error("Invalid argument for --%s: \"%s\"", options[0].name ? argv[optind - 1] : "", optarg);
+                log_error("Invalid option argument \"%s\".", optarg);
                 return 2;
         }
 

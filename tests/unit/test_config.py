@@ -130,7 +130,7 @@ MALFORMED = [
      7, "Translator", "PortRange", "port range"),
     ("port-range-one-number", minimal_plus("Translator", "PortRange=1024"),
      7, "Translator", "PortRange", "port range"),
-    ("eam-size-mismatch", minimal_plus("Translator", "EAM=2001:db8:3::/120 192.0.2.0/25"),
+    ("eam-size-mismatch", minimal_plus("Translator", "EAM=2001:db8:3::/121 192.0.2.0/24"),
      7, "Translator", "EAM", "RFC 7757"),
     ("eam-one-word", minimal_plus("Translator", "EAM=2001:db8:3::/120"),
      7, "Translator", "EAM", "IPV6-PREFIX IPV4-PREFIX"),
