@@ -1008,6 +1008,22 @@ static __always_inline int frag6_more(const struct ipv6_info *info)
 	return info->frag_field & 1;
 }
 
+/* Bytes of L4 header the translator rewrites: a first fragment must hold them. */
+static __always_inline __u32 l4_min_len(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return sizeof(struct tcphdr);
+	case IPPROTO_UDP:
+		return sizeof(struct udphdr);
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return ICMP_HDR_LEN;
+	default:
+		return 0;
+	}
+}
+
 static __always_inline int is_link_scoped6(const struct in6_addr *a)
 {
 	/* multicast with interface/link scope, or link-local unicast */
@@ -1259,6 +1275,8 @@ __noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be3
 	ip.tot_len = bpf_htons(out_len);
 	if (ttl_frag & XLAT6_ERROR_OUTER_FRAG)
 		ip.id = bpf_htons(ttl_frag >> 16);
+	else
+		ip.id = bpf_get_prandom_u32();	/* DF=0: RFC 6864 wants a fresh ID */
 	ip.ttl = ttl;
 	ip.protocol = IPPROTO_ICMP;
 	ip.saddr = saddr4;
@@ -1280,7 +1298,7 @@ __noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be3
 	}
 
 	if (frag6_offset(&in->info) == 0) {
-		inner_avail = quoted > 2 * IPV4_HDR_LEN ? quoted - IPV4_HDR_LEN : 0;
+		inner_avail = quoted > IPV4_HDR_LEN ? quoted - IPV4_HDR_LEN : 0;
 		diff = nat64_pseudo_diff_6to4(&in->ip.saddr, &in->ip.daddr, in->saddr4, in->daddr4);
 		if (in->info.proto == IPPROTO_ICMPV6) {
 			/* ICMPv4 has no pseudo-header: take all of the IPv6 one out */
@@ -1460,6 +1478,8 @@ int xlat_6to4(struct __sk_buff *skb)
 	if (info.l4_off > IPV6_HDR_LEN + payload_len)
 		return drop(NAT64_CNT_DROP_MALFORMED);
 	l4_len = IPV6_HDR_LEN + payload_len - info.l4_off;
+	if (frag6_offset(&info) == 0 && l4_len < l4_min_len(info.proto))
+		return drop(NAT64_CNT_DROP_MALFORMED);
 
 	if (info.proto == IPPROTO_ICMPV6 && frag6_offset(&info) == 0) {
 		if (bpf_skb_load_bytes(skb, ETH_HLEN + info.l4_off, &icmp_type, 1))
@@ -1938,6 +1958,8 @@ int xlat_4to6(struct __sk_buff *skb)
 		return drop(NAT64_CNT_DROP_MALFORMED);
 	l4 = ETH_HLEN + ihl_len;
 	frag_offset = bpf_ntohs(ip.frag_off) & IP_OFFMASK;
+	if (frag_offset == 0 && tot_len - ihl_len < l4_min_len(ip.protocol))
+		return drop(NAT64_CNT_DROP_MALFORMED);
 	is_fragment = frag_offset || (ip.frag_off & bpf_htons(IP_MF));
 
 	if (ip.protocol == IPPROTO_ICMP && frag_offset == 0) {
