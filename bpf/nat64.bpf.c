@@ -876,7 +876,8 @@ static __always_inline int icmp_4to6_error(const struct nat64_config *cfg, const
 }
 
 /* RFC 7915 §5.2 */
-static __always_inline int icmp_6to4_error(const struct icmp6hdr *in, struct icmp_xlat *out)
+static __always_inline int icmp_6to4_error(const struct nat64_config *cfg, const struct icmp6hdr *in,
+					   struct icmp_xlat *out)
 {
 	__u32 mtu;
 	int p;
@@ -901,7 +902,12 @@ static __always_inline int icmp_6to4_error(const struct icmp6hdr *in, struct icm
 	case ICMPV6_PKT_TOOBIG:
 		out->type = ICMP_DEST_UNREACH;
 		out->code = ICMP_FRAG_NEEDED;
+		/* minimum(advertised - 20, IPv4 next hop, IPv6 next hop - 20) */
 		mtu = bpf_ntohl(in->icmp6_mtu) - (IPV6_HDR_LEN - IPV4_HDR_LEN);
+		if (cfg->mtu_v4 && mtu > cfg->mtu_v4)
+			mtu = cfg->mtu_v4;
+		if (cfg->mtu_v6 && mtu > cfg->mtu_v6 - (IPV6_HDR_LEN - IPV4_HDR_LEN))
+			mtu = cfg->mtu_v6 - (IPV6_HDR_LEN - IPV4_HDR_LEN);
 		if (mtu > 0xffff)
 			mtu = 0xffff;
 		out->rest = bpf_htonl(mtu);
@@ -961,7 +967,7 @@ __noinline int nat64_ipv6_walk(struct __sk_buff *skb, __u32 l3, __u32 nexthdr, s
 	info->has_frag = 0;
 	info->frag_field = 0;
 	info->frag_id = 0;
-	for (i = 0; i < IPV6_MAX_EXT_HEADERS; i++) {
+	for (i = 0; i <= IPV6_MAX_EXT_HEADERS; i++) {
 		switch (nexthdr) {
 		case IPPROTO_HOPOPTS:
 		case IPPROTO_DSTOPTS:
@@ -1161,8 +1167,11 @@ static __always_inline __u16 ipv4_frag_field_of(const struct ipv6_info *info)
  */
 /* Working state of nat64_xlat_icmp6_error(), kept off the 512-byte stack. */
 struct icmp6_error_state {
+	struct ipv6hdr outer;
 	struct inner6 in;
 	struct icmp_shape sh;
+	struct iphdr ip, iip;
+	struct icmphdr icmp;
 };
 
 struct {
@@ -1186,8 +1195,8 @@ __noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be3
 	struct icmp_shape *sh;
 	struct inner6 *in;
 	__u32 zero = 0;
-	struct iphdr ip = {}, iip = {};
-	struct icmphdr icmp = {};
+	struct iphdr *ip, *iip;
+	struct icmphdr *icmp;
 	__u32 inner_off = ETH_HLEN + l4_off + ICMP_HDR_LEN, remove, quoted, out_len, diff;
 	__u32 inner_l4_len, inner_avail;
 	int echo = -1, r;
@@ -1199,11 +1208,29 @@ __noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be3
 	__builtin_memset(st, 0, sizeof(*st));
 	in = &st->in;
 	sh = &st->sh;
+	ip = &st->ip;
+	iip = &st->iip;
+	icmp = &st->icmp;
+
+	/*
+	 * The error is rewritten and its checksum computed afresh, so check the
+	 * one it came with first: a corrupt error must not come out valid.
+	 */
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &st->outer, sizeof(st->outer)))
+		return drop(NAT64_CNT_DROP_MALFORMED);
+	{
+		__u32 icmp_len = IPV6_HDR_LEN + bpf_ntohs(st->outer.payload_len) - l4_off;
+		__u32 sum = nat64_csum_ipv6_pseudo(&st->outer.saddr, &st->outer.daddr, icmp_len,
+						   IPPROTO_ICMPV6, 0);
+
+		if (csum_fold32(nat64_csum_skb(skb, ETH_HLEN + l4_off, icmp_len, sum)) != 0xffff)
+			return drop(NAT64_CNT_DROP_BAD_CHECKSUM);
+	}
 
 	if (bpf_skb_load_bytes(skb, ETH_HLEN + l4_off, &icmp6, sizeof(icmp6)) ||
 	    bpf_skb_load_bytes(skb, inner_off, &in->ip, sizeof(in->ip)) || in->ip.version != 6)
 		return drop(NAT64_CNT_DROP_MALFORMED);
-	if (icmp_6to4_error(&icmp6, &x))
+	if (icmp_6to4_error(config(), &icmp6, &x))
 		return drop(NAT64_CNT_DROP_UNSUPPORTED_ICMP);
 
 	r = nat64_ipv6_walk(skb, inner_off, in->ip.nexthdr, &in->info);
@@ -1253,43 +1280,43 @@ __noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be3
 	out_len = IPV4_HDR_LEN + ICMP_HDR_LEN + quoted;
 	if (sh->length_field)
 		x.rest = (x.rest & bpf_htonl(0xff00ffff)) | bpf_htonl(sh->length_field << 16);
-	iip.version = 4;
-	iip.ihl = 5;
-	iip.tos = tos_of_ipv6(&in->ip);
-	iip.tot_len = bpf_htons(IPV4_HDR_LEN + inner_l4_len);
+	iip->version = 4;
+	iip->ihl = 5;
+	iip->tos = tos_of_ipv6(&in->ip);
+	iip->tot_len = bpf_htons(IPV4_HDR_LEN + inner_l4_len);
 	if (in->info.has_frag) {
-		iip.id = bpf_htons(bpf_ntohl(in->info.frag_id) & 0xffff);
-		iip.frag_off = bpf_htons(ipv4_frag_field_of(&in->info));
+		iip->id = bpf_htons(bpf_ntohl(in->info.frag_id) & 0xffff);
+		iip->frag_off = bpf_htons(ipv4_frag_field_of(&in->info));
 	} else if (IPV4_HDR_LEN + inner_l4_len > IPV4_DF_THRESHOLD) {
-		iip.frag_off = bpf_htons(IP_DF);
+		iip->frag_off = bpf_htons(IP_DF);
 	}
-	iip.ttl = in->ip.hop_limit;
-	iip.protocol = proto_6to4(in->info.proto);
-	iip.saddr = in->saddr4;
-	iip.daddr = in->daddr4;
-	iip.check = ipv4_hdr_csum(&iip);
+	iip->ttl = in->ip.hop_limit;
+	iip->protocol = proto_6to4(in->info.proto);
+	iip->saddr = in->saddr4;
+	iip->daddr = in->daddr4;
+	iip->check = ipv4_hdr_csum(iip);
 
-	ip.version = 4;
-	ip.ihl = 5;
-	ip.tos = 0;
-	ip.tot_len = bpf_htons(out_len);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tos = tos_of_ipv6(&st->outer);	/* RFC 7915 §5.1 */
+	ip->tot_len = bpf_htons(out_len);
 	if (ttl_frag & XLAT6_ERROR_OUTER_FRAG)
-		ip.id = bpf_htons(ttl_frag >> 16);
+		ip->id = bpf_htons(ttl_frag >> 16);
 	else
-		ip.id = bpf_get_prandom_u32();	/* DF=0: RFC 6864 wants a fresh ID */
-	ip.ttl = ttl;
-	ip.protocol = IPPROTO_ICMP;
-	ip.saddr = saddr4;
-	ip.daddr = daddr4;
-	ip.check = ipv4_hdr_csum(&ip);
+		ip->id = bpf_get_prandom_u32();	/* DF=0: RFC 6864 wants a fresh ID */
+	ip->ttl = ttl;
+	ip->protocol = IPPROTO_ICMP;
+	ip->saddr = saddr4;
+	ip->daddr = daddr4;
+	ip->check = ipv4_hdr_csum(ip);
 
-	icmp.type = x.type;
-	icmp.code = x.code;
-	icmp.un.gateway = x.rest;
+	icmp->type = x.type;
+	icmp->code = x.code;
+	icmp->un.gateway = x.rest;
 
-	if (bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), 0) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV4_HDR_LEN, &icmp, sizeof(icmp), 0) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV4_HDR_LEN + ICMP_HDR_LEN, &iip, sizeof(iip), 0))
+	if (bpf_skb_store_bytes(skb, ETH_HLEN, ip, sizeof(*ip), 0) ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV4_HDR_LEN, icmp, sizeof(*icmp), 0) ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV4_HDR_LEN + ICMP_HDR_LEN, iip, sizeof(*iip), 0))
 		return drop(NAT64_CNT_DROP_INTERNAL);
 	{
 		__be16 proto = bpf_htons(ETH_P_IP);
@@ -1422,6 +1449,17 @@ static __always_inline int is_eam_owned4(__be32 a)
 	return nat64.nr_eam && bpf_map_lookup_elem(&nat64_eam4, &key) != NULL;
 }
 
+/* RFC 7757 §4.1: only destinations in prefix form hairpin, EAM-form ones are translated. */
+__noinline int nat64_is_eam_owned6(const struct in6_addr *a)
+{
+	struct nat64_lpm6_key key = { .prefixlen = 128 };
+
+	if (!nat64.nr_eam || !a)
+		return 0;
+	__builtin_memcpy(key.addr, a, 16);
+	return bpf_map_lookup_elem(&nat64_eam6, &key) != NULL;
+}
+
 static __always_inline int hairpin(struct __sk_buff *skb)
 {
 	cb0_write(skb, NAT64_CB_HAIRPIN);
@@ -1507,19 +1545,25 @@ int xlat_6to4(struct __sk_buff *skb)
 			return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
 		/* RFC 7915 §5.1 / RFC 6791: errors from untranslatable routers */
 		saddr4 = (cfg->flags & NAT64_F_HAVE_RFC6791_V4) ? cfg->rfc6791_v4 : cfg->self_v4;
+		if (!saddr4)
+			return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
 	}
 
 	ttl = ip6.hop_limit;
 	if (cfg->flags & NAT64_F_ROUTER_MODE) {
-		if (ttl <= 1)
+		if (ttl <= 1) {
+			/* never an error about an error, a non-first fragment or multicast */
+			if (is_error || frag6_offset(&info) || is_multicast4(daddr4))
+				return drop(NAT64_CNT_DROP_TTL_EXPIRED);
 			return nat64_icmp6_error(skb, ICMPV6_TIME_EXCEED, ICMPV6_EXC_HOPLIMIT, 0,
-					   NAT64_CNT_DROP_TTL_EXPIRED);
+						 NAT64_CNT_DROP_TTL_EXPIRED);
+		}
 		ttl--;
 	}
 
 	tot_len = IPV4_HDR_LEN + l4_len;
 	is_gso = skb->gso_segs > 1;
-	is_hairpin = is_eam_owned4(daddr4);
+	is_hairpin = is_eam_owned4(daddr4) && !nat64_is_eam_owned6(&ip6.daddr);
 	mtu4 = is_hairpin ? 0 : cfg->mtu_v4;
 	if ((cfg->flags & NAT64_F_REDIRECT) && !is_multicast4(daddr4) && !is_hairpin) {
 		nat64_route_ipv4(skb, saddr4, daddr4, is_gso ? 0 : tot_len, &rt);
@@ -1748,6 +1792,9 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 	inner_ihl = iip.ihl * 4;
 	if (skb->len < inner_off + inner_ihl)
 		return drop(NAT64_CNT_DROP_MALFORMED);
+	/* recomputed below: a corrupt error must not come out valid */
+	if (csum_fold32(nat64_csum_skb(skb, ETH_HLEN + ihl_len, skb->len - ETH_HLEN - ihl_len, 0)) != 0xffff)
+		return drop(NAT64_CNT_DROP_BAD_CHECKSUM);
 	if (icmp_4to6_error(cfg, &icmp, bpf_ntohs(iip.tot_len), &x))
 		return drop(NAT64_CNT_DROP_UNSUPPORTED_ICMP);
 	if (iip.protocol == IPPROTO_ICMP && !(iip.frag_off & bpf_htons(IP_OFFMASK))) {
@@ -1958,6 +2005,10 @@ int xlat_4to6(struct __sk_buff *skb)
 		return drop(NAT64_CNT_DROP_MALFORMED);
 	l4 = ETH_HLEN + ihl_len;
 	frag_offset = bpf_ntohs(ip.frag_off) & IP_OFFMASK;
+	/* as an IPv6 Next Header these would be read as extension headers */
+	if (ip.protocol == IPPROTO_HOPOPTS || ip.protocol == IPPROTO_ROUTING ||
+	    ip.protocol == IPPROTO_FRAGMENT || ip.protocol == IPPROTO_DSTOPTS)
+		return drop(NAT64_CNT_DROP_EXT_HEADER);
 	if (frag_offset == 0 && tot_len - ihl_len < l4_min_len(ip.protocol))
 		return drop(NAT64_CNT_DROP_MALFORMED);
 	is_fragment = frag_offset || (ip.frag_off & bpf_htons(IP_MF));
@@ -2015,14 +2066,28 @@ int xlat_4to6(struct __sk_buff *skb)
 			return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
 		if (cfg->flags & NAT64_F_HAVE_RFC6791_V6)
 			__builtin_memcpy(&ip6.saddr, cfg->rfc6791_v6, 16);
-		else
+		else if (!ipv6_is_zero(cfg->self_v6))
 			__builtin_memcpy(&ip6.saddr, cfg->self_v6, 16);
+		else
+			return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
 	}
+
+	/*
+	 * RFC 7915 §4.5: a zero UDP checksum is computed for IPv6 now, while
+	 * the whole datagram is still here (it may be split below).
+	 */
+	if (ip.protocol == IPPROTO_UDP && frag_offset == 0 && !udp_check &&
+	    nat64_udp_checksum_from_scratch(skb, l4, tot_len - ihl_len, &ip6.saddr, &ip6.daddr))
+		return drop(NAT64_CNT_DROP_INTERNAL);
 
 	hop_limit = ip.ttl;
 	if ((cfg->flags & NAT64_F_ROUTER_MODE) && !hairpin) {	/* a hairpin is one hop */
-		if (hop_limit <= 1)
-			return nat64_icmp4_error(skb, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, NAT64_CNT_DROP_TTL_EXPIRED);
+		if (hop_limit <= 1) {
+			if (is_error || frag_offset || is_multicast4(ip.daddr))
+				return drop(NAT64_CNT_DROP_TTL_EXPIRED);
+			return nat64_icmp4_error(skb, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0,
+						 NAT64_CNT_DROP_TTL_EXPIRED);
+		}
 		hop_limit--;
 	}
 
@@ -2141,12 +2206,8 @@ int xlat_4to6(struct __sk_buff *skb)
 				return drop(NAT64_CNT_DROP_INTERNAL);
 			break;
 		case IPPROTO_UDP:
-			if (!udp_check) {
-				if (nat64_udp_checksum_from_scratch(skb, l4n, payload_len, &ip6.saddr,
-								    &ip6.daddr))
-					return drop(NAT64_CNT_DROP_INTERNAL);
-				break;
-			}
+			if (!udp_check)
+				break;	/* computed for IPv6 already, over the whole datagram */
 			diff = nat64_pseudo_diff_4to6(ip.saddr, ip.daddr, &ip6.saddr, &ip6.daddr);
 			if (bpf_l4_csum_replace(skb, l4n + offsetof(struct udphdr, check), 0, diff,
 						BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0))
@@ -2160,8 +2221,8 @@ int xlat_4to6(struct __sk_buff *skb)
 			tc[0] = echo;
 			__builtin_memcpy(&new_word, tc, 2);
 			/* ICMPv6 covers a pseudo-header (RFC 4443 §2.3) */
-			diff = (__u32)nat64_csum_ipv6_pseudo(&ip6.saddr, &ip6.daddr, payload_len,
-						IPPROTO_ICMPV6, 0);
+			diff = (__u32)nat64_csum_ipv6_pseudo(&ip6.saddr, &ip6.daddr, tot_len - ihl_len,
+							     IPPROTO_ICMPV6, 0);
 			if (bpf_l4_csum_replace(skb, l4n + 2, 0, diff, 0) ||
 			    store_word_csum(skb, l4n, old_word, new_word, l4n + 2))
 				return drop(NAT64_CNT_DROP_INTERNAL);
