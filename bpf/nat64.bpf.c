@@ -1562,7 +1562,8 @@ int xlat_6to4(struct __sk_buff *skb)
 	}
 
 	tot_len = IPV4_HDR_LEN + l4_len;
-	is_gso = skb->gso_segs > 1;
+	/* gso_size, not gso_segs: bpf_skb_adjust_room() zeroes the latter */
+	is_gso = skb->gso_size != 0;
 	is_hairpin = is_eam_owned4(daddr4) && !nat64_is_eam_owned6(&ip6.daddr);
 	mtu4 = is_hairpin ? 0 : cfg->mtu_v4;
 	if ((cfg->flags & NAT64_F_REDIRECT) && !is_multicast4(daddr4) && !is_hairpin) {
@@ -1746,6 +1747,7 @@ static __always_inline int port_of(struct __sk_buff *skb, __u32 l4, __u8 proto, 
 struct icmp4_error_state {
 	struct ipv6hdr ip6, iip6;
 	struct icmp_shape sh;
+	__u8 frag[FRAG6_HDR_LEN];
 };
 
 struct {
@@ -1769,7 +1771,7 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 	struct icmp_shape *sh;
 	__u32 zero = 0;
 	__u32 inner_off = ETH_HLEN + ihl_len + ICMP_HDR_LEN, inner_ihl, out_len, quoted, sum, diff;
-	__u32 inner_payload;
+	__u32 inner_payload, inner_frag_len;
 	int grow, echo = -1;
 	__u16 check;
 	__u8 t;
@@ -1810,8 +1812,12 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 	    nat64_addr_4to6(iip.daddr, &iip6->daddr, hairpin ? MAP_PREFIX_ONLY : 0))
 		return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
 
-	/* [IPv4+opt][ICMP][IPv4'+opt'][L4'] -> [IPv6][ICMPv6][IPv6'][L4'] */
-	grow = (int)(IPV6_HDR_LEN - IPV4_HDR_LEN) - (int)(ihl_len - IPV4_HDR_LEN) - (int)(inner_ihl - IPV4_HDR_LEN);
+	/* a quoted fragment keeps being one: RFC 7915 §4.3 applies §4.1 to it */
+	inner_frag_len = (iip.frag_off & bpf_htons(IP_MF | IP_OFFMASK)) ? FRAG6_HDR_LEN : 0;
+
+	/* [IPv4+opt][ICMP][IPv4'+opt'][L4'] -> [IPv6][ICMPv6][IPv6'][frag'][L4'] */
+	grow = (int)(IPV6_HDR_LEN - IPV4_HDR_LEN) - (int)(ihl_len - IPV4_HDR_LEN) - (int)(inner_ihl - IPV4_HDR_LEN) +
+	       (int)inner_frag_len;
 	if (grow && bpf_skb_adjust_room(skb, grow, BPF_ADJ_ROOM_NET, 0))
 		return drop(NAT64_CNT_DROP_INTERNAL);
 	if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IPV6), 0))
@@ -1826,8 +1832,8 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 		__u32 dgram = len_field < declared ? len_field : declared;
 
 		if (dgram >= inner_ihl) {
-			sh->dgram_len = dgram + IPV6_HDR_LEN - inner_ihl;
-			sh->ext_off = sh->hdr_len + len_field + IPV6_HDR_LEN - inner_ihl;
+			sh->dgram_len = dgram + IPV6_HDR_LEN + inner_frag_len - inner_ihl;
+			sh->ext_off = sh->hdr_len + len_field + IPV6_HDR_LEN + inner_frag_len - inner_ihl;
 		}
 	}
 	if (nat64_shape_icmp_body(skb, sh))
@@ -1841,8 +1847,8 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 	iip6->version = 6;
 	iip6->priority = iip.tos >> 4;
 	iip6->flow_lbl[0] = iip.tos << 4;
-	iip6->payload_len = bpf_htons(inner_payload);
-	iip6->nexthdr = proto_4to6(iip.protocol);
+	iip6->payload_len = bpf_htons(inner_payload + inner_frag_len);
+	iip6->nexthdr = inner_frag_len ? IPPROTO_FRAGMENT : proto_4to6(iip.protocol);
 	iip6->hop_limit = iip.ttl;
 
 	ip6->version = 6;
@@ -1867,6 +1873,19 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 
 		bpf_skb_store_bytes(skb, 12, &proto, 2, 0);
 	}
+	if (inner_frag_len) {
+		__u16 field = (bpf_ntohs(iip.frag_off) & IP_OFFMASK) << 3 |
+			      ((iip.frag_off & bpf_htons(IP_MF)) ? 1 : 0);
+		__be32 id = bpf_htonl(bpf_ntohs(iip.id));
+
+		st->frag[0] = proto_4to6(iip.protocol);
+		st->frag[2] = field >> 8;
+		st->frag[3] = field;
+		__builtin_memcpy(st->frag + 4, &id, 4);
+		if (bpf_skb_store_bytes(skb, ETH_HLEN + 2 * IPV6_HDR_LEN + ICMP_HDR_LEN, st->frag,
+					sizeof(st->frag), 0))
+			return drop(NAT64_CNT_DROP_INTERNAL);
+	}
 
 	if (!(iip.frag_off & bpf_htons(IP_OFFMASK))) {
 		if (iip.protocol == IPPROTO_ICMP)
@@ -1874,8 +1893,9 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 						IPPROTO_ICMPV6, 0);
 		else
 			diff = nat64_pseudo_diff_4to6(iip.saddr, iip.daddr, &iip6->saddr, &iip6->daddr);
-		fix_quoted_l4(skb, ETH_HLEN + 2 * IPV6_HDR_LEN + ICMP_HDR_LEN, iip.protocol, diff, echo,
-			      quoted > IPV6_HDR_LEN ? quoted - IPV6_HDR_LEN : 0);
+		fix_quoted_l4(skb, ETH_HLEN + 2 * IPV6_HDR_LEN + ICMP_HDR_LEN + inner_frag_len, iip.protocol,
+			      diff, echo,
+			      quoted > IPV6_HDR_LEN + inner_frag_len ? quoted - IPV6_HDR_LEN - inner_frag_len : 0);
 	}
 
 	sum = nat64_csum_ipv6_pseudo(saddr6, daddr6, out_len - IPV6_HDR_LEN, IPPROTO_ICMPV6, 0);
@@ -2110,7 +2130,7 @@ int xlat_4to6(struct __sk_buff *skb)
 	payload_len = tot_len - ihl_len;
 	need_frag_hdr = is_fragment;
 	out_len = IPV6_HDR_LEN + (need_frag_hdr ? FRAG6_HDR_LEN : 0) + payload_len;
-	if (!hairpin && (!skb->gso_segs || skb->gso_segs == 1)) {
+	if (!hairpin && !skb->gso_size) {
 		limit = cfg->lowest_ipv6_mtu ?: IPV6_MIN_MTU;
 		if (cfg->mtu_v6 && cfg->mtu_v6 < limit)
 			limit = cfg->mtu_v6;
@@ -2169,7 +2189,7 @@ int xlat_4to6(struct __sk_buff *skb)
 	}
 	if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IPV6), 0))
 		return drop(NAT64_CNT_DROP_INTERNAL);
-	if (skb->gso_segs > 1) {
+	if (skb->gso_size) {
 		/* keep segments inside the MTU: 20 more header bytes each */
 		if (bpf_skb_adjust_room(skb, IPV6_HDR_LEN - IPV4_HDR_LEN, BPF_ADJ_ROOM_NET, 0) == 0)
 			bpf_skb_adjust_room(skb, -(IPV6_HDR_LEN - IPV4_HDR_LEN), BPF_ADJ_ROOM_NET,

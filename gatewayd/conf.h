@@ -10,7 +10,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CONFIG_DEFAULT_PATH "/etc/nat64/gateway.conf"
+#include "build-config.h"
+
+/* sysconfdir is /etc for prefix /usr (the project's default, and Debian's). */
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/nat64/gateway.conf"
 
 /* Caps on user-controlled resources (STYLE.md 7). */
 #define CONFIG_MAX_PREFIXES		8	/* = NAT64_MAX_PREFIXES */

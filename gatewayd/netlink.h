@@ -50,3 +50,23 @@ NetlinkMonitor *netlink_monitor_free(NetlinkMonitor *m);
 
 /* Writes a sysctl under /proc/sys/net (only for links we own). */
 int sysctl_write_net(const char *path, const char *value);
+
+/*
+ * The libmnl plumbing under all of the above, shared with nft.c (nfnetlink
+ * frames its messages the same way). Callbacks return negative errno to
+ * stop with that error, anything else to go on.
+ */
+struct mnl_socket;
+struct nlmsghdr;
+typedef int (*netlink_msg_cb)(const struct nlmsghdr *nlh, void *userdata);
+
+/* groups == 0: a request socket; else a nonblocking one subscribed to groups (a bitmask). */
+int netlink_socket_open(int bus, unsigned groups, struct mnl_socket **ret);
+/* Sends nlh (seq is filled in), calls cb for each reply until the ACK or NLMSG_DONE. */
+int netlink_socket_transact(struct mnl_socket *s, struct nlmsghdr *nlh, netlink_msg_cb cb, void *userdata);
+/* Calls cb for every message pending on a nonblocking socket; 0 once none is left. */
+int netlink_socket_drain(struct mnl_socket *s, netlink_msg_cb cb, void *userdata);
+struct mnl_socket *netlink_socket_close(struct mnl_socket *s);
+static inline void netlink_socket_closep(struct mnl_socket **s) {
+        netlink_socket_close(*s);
+}

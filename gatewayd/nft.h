@@ -21,6 +21,8 @@ int nft_render(const Config *c, const char *template_path, char **ret);
  * old or the new table is in place, never none or half.
  */
 int nft_apply(const char *ruleset_text);
+/* The same; on failure *ret_error (if not NULL) gets nft's error text, for the caller to log. */
+int nft_apply_full(const char *ruleset_text, char **ret_error);
 
 /* Deletes the table if it exists (0 also when it did not exist). */
 int nft_remove(void);
