@@ -10,9 +10,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "build-config.h"
-
-/* sysconfdir is /etc for prefix /usr (the project's default, and Debian's). */
+/* meson passes sysconfdir: /etc for prefix /usr (the project's default, Debian's). */
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/nat64/gateway.conf"
 
 /* Caps on user-controlled resources (STYLE.md 7). */
