@@ -1419,7 +1419,8 @@ __noinline int nat64_send_ipv4(struct __sk_buff *skb, const struct route4 *rt, _
 /*
  * RFC 7757 §4 intrinsic hairpinning: an IPv6 packet whose IPv4 destination
  * is itself EAM-owned goes back to IPv6 at once. 6to4 translates it as
- * usual, marks it in cb[] and tail-calls 4to6 (libbpf fills the array).
+ * usual, marks it in cb[] and tail-calls 4to6, which userspace puts into
+ * the array (not statically: tc loads one section of the object alone).
  */
 #define NAT64_CB_HAIRPIN 0x64a1
 
@@ -1431,16 +1432,13 @@ static __always_inline void cb0_write(struct __sk_buff *skb, __u32 v)
 }
 
 #define cb0_read(skb) ctx_read_u32(skb, cb[0])
-int xlat_4to6(struct __sk_buff *skb);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__array(values, int (struct __sk_buff *));
-} nat64_hairpin SEC(".maps") = {
-	.values = { [0] = (void *)&xlat_4to6 },
-};
+	__type(value, __u32);
+} nat64_hairpin SEC(".maps");
 
 static __always_inline int is_eam_owned4(__be32 a)
 {

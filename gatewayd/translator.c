@@ -97,6 +97,12 @@ int translator_new(Translator **ret) {
         if (r < 0)
                 return r;
 
+        /* 6to4 tail-calls 4to6 for hairpinned packets (RFC 7757 §4). */
+        r = bpf_map_update_elem(bpf_map__fd(t->skel->maps.nat64_hairpin), &(uint32_t) { 0 },
+                                &(int) { bpf_program__fd(t->skel->progs.xlat_4to6) }, BPF_ANY);
+        if (r < 0)
+                return r;
+
         *ret = TAKE_PTR(t);
         return 0;
 }
