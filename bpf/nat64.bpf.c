@@ -1495,6 +1495,11 @@ int xlat_6to4(struct __sk_buff *skb)
 	    ETH_HLEN + IPV6_HDR_LEN + payload_len > skb->len)
 		return drop(NAT64_CNT_DROP_MALFORMED);
 
+	/* Link-layer padding after the payload is not part of the packet. */
+	if (skb->len > ETH_HLEN + IPV6_HDR_LEN + payload_len &&
+	    bpf_skb_change_tail(skb, ETH_HLEN + IPV6_HDR_LEN + payload_len, 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+
 	r = nat64_ipv6_walk(skb, ETH_HLEN, ip6.nexthdr, &info);
 	switch (r) {
 	case WALK_OK:
@@ -2051,6 +2056,10 @@ int xlat_4to6(struct __sk_buff *skb)
 		if (cfg->nr_pool4 && !is_nat46 && in_pool4(cfg, ip.saddr))
 			return drop(NAT64_CNT_DROP_SPOOFED);	/* our own addresses never come from outside */
 	}
+
+	/* Link-layer padding after Total Length is not part of the datagram. */
+	if (skb->len > ETH_HLEN + tot_len && bpf_skb_change_tail(skb, ETH_HLEN + tot_len, 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
 
 	if (ihl_len == IPV4_HDR_LEN) {
 		if (!ipv4_hdr_valid(&ip))

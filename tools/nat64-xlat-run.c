@@ -239,6 +239,9 @@ int main(int argc, char *argv[]) {
                                                                     : translator_prog_fd_4to6(t), &opts);
                 if (r < 0) {
                         printf("error -\n");
+                } else if (getenv("NAT64_XLAT_RUN_TIMING")) {
+                        /* ns of one run (repeat > 1 would re-run an already translated packet) */
+                        printf("%u %u\n", opts.retval, opts.duration);
                 } else if (opts.retval == 2 /* TC_ACT_SHOT */) {
                         printf("%u -\n", opts.retval);
                 } else {
