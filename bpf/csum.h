@@ -4,6 +4,9 @@
 
 #include <linux/types.h>
 
+/* Headers are summed as 16-bit words: tell the compiler such reads alias. */
+typedef __u16 __attribute__((may_alias)) csum_word_t;
+
 static __always_inline __u16 csum_fold32(__u32 sum)
 {
 	sum = (sum & 0xffff) + (sum >> 16);
@@ -21,7 +24,7 @@ static __always_inline __u32 csum_add32(__u32 a, __u32 b)
 /* RFC 791 header checksum over a 20-byte IPv4 header without options. */
 static __always_inline __u16 ipv4_hdr_csum(const void *hdr)
 {
-	const __u16 *w = hdr;
+	const csum_word_t *w = hdr;
 	__u32 sum = 0;
 	int i;
 

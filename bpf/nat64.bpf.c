@@ -115,6 +115,7 @@ struct ratelimit {
 struct scratch {
 	__u8 buf[CSUM_CHUNK];
 	struct ratelimit rl;
+	__u32 next_id;		/* IPv4 identification counter of this CPU */
 };
 
 struct {
@@ -401,8 +402,56 @@ static __always_inline int ipv6_is_zero(const __u8 a[16])
 	return !(x[0] | x[1]);
 }
 
+/*
+ * The fast path: one prefix (or the default) and no EAM entries, mapped
+ * inline; everything else goes through the global functions above. Helper
+ * and function calls are dear on CPUs with return-thunk mitigations.
+ */
+static __always_inline int fast_mapping(const struct nat64_config *cfg)
+{
+	return !nat64.nr_eam && cfg->nr_prefixes <= 1 && !(cfg->flags & NAT64_F_NO_PREFIX);
+}
+
+static __always_inline int addr6to4(const struct nat64_config *cfg, const struct in6_addr *a, __be32 *v4)
+{
+	if (fast_mapping(cfg)) {
+		if (cfg->nr_prefixes)
+			return prefix_6to4(cfg->prefixes[0].addr, cfg->prefixes[0].len, a->s6_addr, v4);
+		return prefix_6to4(nat64_default_prefix, NAT64_DEFAULT_PREFIX_LEN, a->s6_addr, v4);
+	}
+	return nat64_addr_6to4(a, v4);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Checksums                                                               */
+
+/* One's complement sum of n (even, constant) bytes, folded to 16 bits. */
+static __always_inline __u32 csum16_fold(const void *p, int n)
+{
+	const csum_word_t *w = p;
+	__u32 sum = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < n / 2; i++)
+		sum += w[i];
+	return csum_fold32(sum);
+}
+
+/* The pseudo-header change IPv6 -> IPv4 addresses, as a checksum diff (RFC 1624). */
+static __always_inline __u32 pseudo_diff_6to4_inline(const struct ipv6hdr *ip6, __be32 s4, __be32 d4)
+{
+	__be32 v4[2] = { s4, d4 };
+
+	return csum_fold32(csum16_fold(v4, 8) + (__u16)~csum16_fold(&ip6->saddr, 32));
+}
+
+static __always_inline __u32 pseudo_diff_4to6_inline(__be32 s4, __be32 d4, const struct ipv6hdr *ip6)
+{
+	__be32 v4[2] = { s4, d4 };
+
+	return csum_fold32(csum16_fold(&ip6->saddr, 32) + (__u16)~csum16_fold(v4, 8));
+}
 
 /*
  * Byte loops run under bpf_loop() (kernel 5.17+): the verifier checks the
@@ -488,6 +537,22 @@ static __always_inline int store_word_csum(struct __sk_buff *skb, __u32 off, __u
 
 /* ---------------------------------------------------------------------- */
 /* ICMP errors the translator originates (RFC 7915 §4.4, §5.4, §6)       */
+
+/*
+ * IPv4 identification for DF=0 packets (RFC 6864 §4.1): a per-CPU counter
+ * started at a random point, cheaper than a random number per packet.
+ */
+static __always_inline __u16 next_ipv4_id(void)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&nat64_scratch, &zero);
+
+	if (!s)
+		return 0;
+	if (!s->next_id)
+		s->next_id = bpf_get_prandom_u32() | 1;
+	return bpf_htons(s->next_id++);
+}
 
 static __always_inline int ratelimit_allow(const struct nat64_config *cfg)
 {
@@ -1014,6 +1079,12 @@ static __always_inline int frag6_more(const struct ipv6_info *info)
 	return info->frag_field & 1;
 }
 
+static __always_inline int is_ipv6_ext_header(__u8 nh)
+{
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_FRAGMENT ||
+	       nh == IPPROTO_DSTOPTS;
+}
+
 /* Bytes of L4 header the translator rewrites: a first fragment must hold them. */
 static __always_inline __u32 l4_min_len(__u8 proto)
 {
@@ -1483,7 +1554,10 @@ int xlat_6to4(struct __sk_buff *skb)
 
 	if (data + ETH_HLEN > data_end || eth->h_proto != bpf_htons(ETH_P_IPV6))
 		return pass();
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) || ip6.version != 6)
+	if (data + ETH_HLEN + IPV6_HDR_LEN > data_end)
+		return drop(NAT64_CNT_DROP_MALFORMED);
+	__builtin_memcpy(&ip6, data + ETH_HLEN, sizeof(ip6));
+	if (ip6.version != 6)
 		return drop(NAT64_CNT_DROP_MALFORMED);
 	/* neighbour discovery, MLD and the like on our own link */
 	if (is_link_scoped6(&ip6.daddr) || is_link_scoped6(&ip6.saddr))
@@ -1500,7 +1574,13 @@ int xlat_6to4(struct __sk_buff *skb)
 	    bpf_skb_change_tail(skb, ETH_HLEN + IPV6_HDR_LEN + payload_len, 0))
 		return drop(NAT64_CNT_DROP_INTERNAL);
 
-	r = nat64_ipv6_walk(skb, ETH_HLEN, ip6.nexthdr, &info);
+	if (is_ipv6_ext_header(ip6.nexthdr)) {
+		r = nat64_ipv6_walk(skb, ETH_HLEN, ip6.nexthdr, &info);
+	} else {
+		info.proto = ip6.nexthdr;
+		info.l4_off = IPV6_HDR_LEN;
+		r = WALK_OK;
+	}
 	switch (r) {
 	case WALK_OK:
 		break;
@@ -1539,10 +1619,10 @@ int xlat_6to4(struct __sk_buff *skb)
 		}
 	}
 
-	r = nat64_addr_6to4(&ip6.daddr, &daddr4);
+	r = addr6to4(cfg, &ip6.daddr, &daddr4);
 	if (r)
 		return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
-	r = nat64_addr_6to4(&ip6.saddr, &saddr4);
+	r = addr6to4(cfg, &ip6.saddr, &saddr4);
 	if (r) {
 		if (!is_error)
 			return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
@@ -1567,7 +1647,7 @@ int xlat_6to4(struct __sk_buff *skb)
 	tot_len = IPV4_HDR_LEN + l4_len;
 	/* gso_size, not gso_segs: bpf_skb_adjust_room() zeroes the latter */
 	is_gso = skb->gso_size != 0;
-	is_hairpin = is_eam_owned4(daddr4) && !nat64_is_eam_owned6(&ip6.daddr);
+	is_hairpin = nat64.nr_eam && is_eam_owned4(daddr4) && !nat64_is_eam_owned6(&ip6.daddr);
 	mtu4 = is_hairpin ? 0 : cfg->mtu_v4;
 	if ((cfg->flags & NAT64_F_REDIRECT) && !is_multicast4(daddr4) && !is_hairpin) {
 		nat64_route_ipv4(skb, saddr4, daddr4, is_gso ? 0 : tot_len, &rt);
@@ -1613,20 +1693,21 @@ int xlat_6to4(struct __sk_buff *skb)
 	} else if (tot_len > IPV4_DF_THRESHOLD) {
 		ip.frag_off = bpf_htons(IP_DF);
 	} else {
-		ip.id = bpf_get_prandom_u32();	/* RFC 6864: DF=0 needs a fresh ID */
+		ip.id = next_ipv4_id();		/* RFC 6864: DF=0 needs a fresh ID */
 	}
 	ip.ttl = ttl;
 	ip.protocol = proto_6to4(info.proto);
 	ip.saddr = saddr4;
 	ip.daddr = daddr4;
 	ip.check = ipv4_hdr_csum(&ip);
-	if (bpf_skb_store_bytes(skb, ETH_HLEN, &ip, sizeof(ip), 0))
-		return drop(NAT64_CNT_DROP_INTERNAL);
 	{
-		__be16 proto = bpf_htons(ETH_P_IP);
+		void *d = (void *)(long)skb->data, *de = (void *)(long)skb->data_end;
+		struct ethhdr *e = d;
 
-		if (bpf_skb_store_bytes(skb, 12, &proto, 2, 0))
+		if (d + ETH_HLEN + IPV4_HDR_LEN > de)
 			return drop(NAT64_CNT_DROP_INTERNAL);
+		e->h_proto = bpf_htons(ETH_P_IP);
+		__builtin_memcpy(d + ETH_HLEN, &ip, sizeof(ip));
 	}
 
 	/* L4: only the first fragment carries the header (RFC 7915 §5.5) */
@@ -1636,21 +1717,25 @@ int xlat_6to4(struct __sk_buff *skb)
 
 		switch (info.proto) {
 		case IPPROTO_TCP:
-			diff = nat64_pseudo_diff_6to4(&ip6.saddr, &ip6.daddr, saddr4, daddr4);
+			diff = pseudo_diff_6to4_inline(&ip6, saddr4, daddr4);
 			if (bpf_l4_csum_replace(skb, l4 + offsetof(struct tcphdr, check), 0, diff,
 						BPF_F_PSEUDO_HDR))
 				return drop(NAT64_CNT_DROP_INTERNAL);
 			break;
-		case IPPROTO_UDP:
-			if (bpf_skb_load_bytes(skb, l4 + offsetof(struct udphdr, check), &check, 2))
+		case IPPROTO_UDP: {
+			void *d = (void *)(long)skb->data, *de = (void *)(long)skb->data_end;
+
+			if (d + l4 + sizeof(struct udphdr) > de)
 				return drop(NAT64_CNT_DROP_MALFORMED);
+			check = ((struct udphdr *)(d + l4))->check;
 			if (!check)
 				break;
-			diff = nat64_pseudo_diff_6to4(&ip6.saddr, &ip6.daddr, saddr4, daddr4);
+			diff = pseudo_diff_6to4_inline(&ip6, saddr4, daddr4);
 			if (bpf_l4_csum_replace(skb, l4 + offsetof(struct udphdr, check), 0, diff,
 						BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0))
 				return drop(NAT64_CNT_DROP_INTERNAL);
 			break;
+		}
 		case IPPROTO_ICMPV6: {
 			__u16 old_word, new_word;
 			__u8 tc[2];
@@ -1692,7 +1777,7 @@ int xlat_6to4(struct __sk_buff *skb)
 
 static __always_inline int ipv4_hdr_valid(const struct iphdr *ip)
 {
-	const __u16 *w = (const void *)ip;
+	const csum_word_t *w = (const void *)ip;
 	__u32 sum = 0;
 	int i;
 
@@ -1751,6 +1836,10 @@ struct icmp4_error_state {
 	struct ipv6hdr ip6, iip6;
 	struct icmp_shape sh;
 	__u8 frag[FRAG6_HDR_LEN];
+	struct iphdr iip;
+	struct icmphdr icmp;
+	struct icmp6hdr icmp6;
+	struct icmp_xlat x;
 };
 
 struct {
@@ -1765,12 +1854,12 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 				  const struct in6_addr *daddr6, __u32 hop_limit_and_tos)
 {
 	const struct nat64_config *cfg = config();
-	struct icmphdr icmp;
-	struct iphdr iip;
+	struct icmphdr *icmp;
+	struct iphdr *iip;
 	struct icmp4_error_state *st;
 	struct ipv6hdr *ip6, *iip6;
-	struct icmp6hdr icmp6 = {};
-	struct icmp_xlat x;
+	struct icmp6hdr *icmp6;
+	struct icmp_xlat *x;
 	struct icmp_shape *sh;
 	__u32 zero = 0;
 	__u32 inner_off = ETH_HLEN + ihl_len + ICMP_HDR_LEN, inner_ihl, out_len, quoted, sum, diff;
@@ -1790,19 +1879,23 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 	ip6 = &st->ip6;
 	iip6 = &st->iip6;
 	sh = &st->sh;
+	iip = &st->iip;
+	icmp = &st->icmp;
+	icmp6 = &st->icmp6;
+	x = &st->x;
 
-	if (bpf_skb_load_bytes(skb, ETH_HLEN + ihl_len, &icmp, sizeof(icmp)) ||
-	    bpf_skb_load_bytes(skb, inner_off, &iip, sizeof(iip)) || iip.version != 4 || iip.ihl < 5)
+	if (bpf_skb_load_bytes(skb, ETH_HLEN + ihl_len, icmp, sizeof(*icmp)) ||
+	    bpf_skb_load_bytes(skb, inner_off, iip, sizeof(*iip)) || iip->version != 4 || iip->ihl < 5)
 		return drop(NAT64_CNT_DROP_MALFORMED);
-	inner_ihl = iip.ihl * 4;
+	inner_ihl = iip->ihl * 4;
 	if (skb->len < inner_off + inner_ihl)
 		return drop(NAT64_CNT_DROP_MALFORMED);
 	/* recomputed below: a corrupt error must not come out valid */
 	if (csum_fold32(nat64_csum_skb(skb, ETH_HLEN + ihl_len, skb->len - ETH_HLEN - ihl_len, 0)) != 0xffff)
 		return drop(NAT64_CNT_DROP_BAD_CHECKSUM);
-	if (icmp_4to6_error(cfg, &icmp, bpf_ntohs(iip.tot_len), &x))
+	if (icmp_4to6_error(cfg, icmp, bpf_ntohs(iip->tot_len), x))
 		return drop(NAT64_CNT_DROP_UNSUPPORTED_ICMP);
-	if (iip.protocol == IPPROTO_ICMP && !(iip.frag_off & bpf_htons(IP_OFFMASK))) {
+	if (iip->protocol == IPPROTO_ICMP && !(iip->frag_off & bpf_htons(IP_OFFMASK))) {
 		if (bpf_skb_load_bytes(skb, inner_off + inner_ihl, &t, 1) == 0) {
 			echo = echo_4to6(t);
 			if (echo < 0)
@@ -1811,12 +1904,12 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 	}
 
 	/* in a hairpin the quoted packet went to the original sender: prefix form */
-	if (nat64_addr_4to6(iip.saddr, &iip6->saddr, 0) ||
-	    nat64_addr_4to6(iip.daddr, &iip6->daddr, hairpin ? MAP_PREFIX_ONLY : 0))
+	if (nat64_addr_4to6(iip->saddr, &iip6->saddr, 0) ||
+	    nat64_addr_4to6(iip->daddr, &iip6->daddr, hairpin ? MAP_PREFIX_ONLY : 0))
 		return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
 
 	/* a quoted fragment keeps being one: RFC 7915 §4.3 applies §4.1 to it */
-	inner_frag_len = (iip.frag_off & bpf_htons(IP_MF | IP_OFFMASK)) ? FRAG6_HDR_LEN : 0;
+	inner_frag_len = (iip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)) ? FRAG6_HDR_LEN : 0;
 
 	/* [IPv4+opt][ICMP][IPv4'+opt'][L4'] -> [IPv6][ICMPv6][IPv6'][frag'][L4'] */
 	grow = (int)(IPV6_HDR_LEN - IPV4_HDR_LEN) - (int)(ihl_len - IPV4_HDR_LEN) - (int)(inner_ihl - IPV4_HDR_LEN) +
@@ -1829,9 +1922,9 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 	sh->hdr_len = IPV6_HDR_LEN + ICMP_HDR_LEN;
 	sh->max_len = ICMP6_ERROR_MAX;
 	sh->unit = 8;
-	if (icmp_has_length4(icmp.type) && ((__u8 *)&icmp.un.gateway)[1]) {
-		__u32 len_field = ((__u8 *)&icmp.un.gateway)[1] * 4;
-		__u32 declared = bpf_ntohs(iip.tot_len);
+	if (icmp_has_length4(icmp->type) && ((__u8 *)&icmp->un.gateway)[1]) {
+		__u32 len_field = ((__u8 *)&icmp->un.gateway)[1] * 4;
+		__u32 declared = bpf_ntohs(iip->tot_len);
 		__u32 dgram = len_field < declared ? len_field : declared;
 
 		if (dgram >= inner_ihl) {
@@ -1844,15 +1937,15 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 	quoted = sh->body_len;
 	out_len = IPV6_HDR_LEN + ICMP_HDR_LEN + quoted;
 	if (sh->length_field)
-		x.rest = (x.rest & bpf_htonl(0x00ffffff)) | bpf_htonl(sh->length_field << 24);
+		x->rest = (x->rest & bpf_htonl(0x00ffffff)) | bpf_htonl(sh->length_field << 24);
 
-	inner_payload = bpf_ntohs(iip.tot_len) - inner_ihl;
+	inner_payload = bpf_ntohs(iip->tot_len) - inner_ihl;
 	iip6->version = 6;
-	iip6->priority = iip.tos >> 4;
-	iip6->flow_lbl[0] = iip.tos << 4;
+	iip6->priority = iip->tos >> 4;
+	iip6->flow_lbl[0] = iip->tos << 4;
 	iip6->payload_len = bpf_htons(inner_payload + inner_frag_len);
-	iip6->nexthdr = inner_frag_len ? IPPROTO_FRAGMENT : proto_4to6(iip.protocol);
-	iip6->hop_limit = iip.ttl;
+	iip6->nexthdr = inner_frag_len ? IPPROTO_FRAGMENT : proto_4to6(iip->protocol);
+	iip6->hop_limit = iip->ttl;
 
 	ip6->version = 6;
 	ip6->priority = tos >> 4;
@@ -1863,12 +1956,12 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 	__builtin_memcpy(&ip6->saddr, saddr6, 16);
 	__builtin_memcpy(&ip6->daddr, daddr6, 16);
 
-	icmp6.icmp6_type = x.type;
-	icmp6.icmp6_code = x.code;
-	icmp6.icmp6_dataun.un_data32[0] = x.rest;
+	icmp6->icmp6_type = x->type;
+	icmp6->icmp6_code = x->code;
+	icmp6->icmp6_dataun.un_data32[0] = x->rest;
 
 	if (bpf_skb_store_bytes(skb, ETH_HLEN, ip6, sizeof(*ip6), 0) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV6_HDR_LEN, &icmp6, sizeof(icmp6), 0) ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV6_HDR_LEN, icmp6, sizeof(*icmp6), 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN + IPV6_HDR_LEN + ICMP_HDR_LEN, iip6, sizeof(*iip6), 0))
 		return drop(NAT64_CNT_DROP_INTERNAL);
 	{
@@ -1877,11 +1970,11 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 		bpf_skb_store_bytes(skb, 12, &proto, 2, 0);
 	}
 	if (inner_frag_len) {
-		__u16 field = (bpf_ntohs(iip.frag_off) & IP_OFFMASK) << 3 |
-			      ((iip.frag_off & bpf_htons(IP_MF)) ? 1 : 0);
-		__be32 id = bpf_htonl(bpf_ntohs(iip.id));
+		__u16 field = (bpf_ntohs(iip->frag_off) & IP_OFFMASK) << 3 |
+			      ((iip->frag_off & bpf_htons(IP_MF)) ? 1 : 0);
+		__be32 id = bpf_htonl(bpf_ntohs(iip->id));
 
-		st->frag[0] = proto_4to6(iip.protocol);
+		st->frag[0] = proto_4to6(iip->protocol);
 		st->frag[2] = field >> 8;
 		st->frag[3] = field;
 		__builtin_memcpy(st->frag + 4, &id, 4);
@@ -1890,13 +1983,13 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 			return drop(NAT64_CNT_DROP_INTERNAL);
 	}
 
-	if (!(iip.frag_off & bpf_htons(IP_OFFMASK))) {
-		if (iip.protocol == IPPROTO_ICMP)
+	if (!(iip->frag_off & bpf_htons(IP_OFFMASK))) {
+		if (iip->protocol == IPPROTO_ICMP)
 			diff = (__u32)nat64_csum_ipv6_pseudo(&iip6->saddr, &iip6->daddr, inner_payload,
 						IPPROTO_ICMPV6, 0);
 		else
-			diff = nat64_pseudo_diff_4to6(iip.saddr, iip.daddr, &iip6->saddr, &iip6->daddr);
-		fix_quoted_l4(skb, ETH_HLEN + 2 * IPV6_HDR_LEN + ICMP_HDR_LEN + inner_frag_len, iip.protocol,
+			diff = nat64_pseudo_diff_4to6(iip->saddr, iip->daddr, &iip6->saddr, &iip6->daddr);
+		fix_quoted_l4(skb, ETH_HLEN + 2 * IPV6_HDR_LEN + ICMP_HDR_LEN + inner_frag_len, iip->protocol,
 			      diff, echo,
 			      quoted > IPV6_HDR_LEN + inner_frag_len ? quoted - IPV6_HDR_LEN - inner_frag_len : 0);
 	}
@@ -2000,6 +2093,16 @@ __noinline int nat64_ownership_4to6(struct __sk_buff *skb, const struct iphdr *i
 	return port >= cfg->port_min && port <= cfg->port_max;
 }
 
+static __always_inline int ownership_4to6(struct __sk_buff *skb, const struct nat64_config *cfg,
+					  const struct iphdr *ip, __u32 l4, __u32 is_error)
+{
+	if (cfg->nat46_ifindex || (cfg->flags & NAT64_F_PORT_RANGE))
+		return nat64_ownership_4to6(skb, ip, l4, is_error);
+	if (is_multicast4(ip->daddr) || ip->daddr == 0xffffffff)
+		return NOT_OURS;
+	return cfg->nr_pool4 == 0 || in_pool4(cfg, ip->daddr) ? OURS : NOT_OURS;
+}
+
 SEC("4to6")
 int xlat_4to6(struct __sk_buff *skb)
 {
@@ -2018,8 +2121,9 @@ int xlat_4to6(struct __sk_buff *skb)
 
 	if (data + ETH_HLEN > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
 		return pass();
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)))
+	if (data + ETH_HLEN + IPV4_HDR_LEN > data_end)
 		return drop(NAT64_CNT_DROP_MALFORMED);
+	__builtin_memcpy(&ip, data + ETH_HLEN, sizeof(ip));
 	if (ip.version != 4 || ip.ihl < 5)
 		return drop(NAT64_CNT_DROP_MALFORMED);
 	ihl_len = ip.ihl * 4;
@@ -2049,7 +2153,7 @@ int xlat_4to6(struct __sk_buff *skb)
 		cb0_write(skb, 0);
 		is_nat46 = 0;
 	} else {
-		ownership = nat64_ownership_4to6(skb, &ip, l4, is_error);
+		ownership = ownership_4to6(skb, cfg, &ip, l4, is_error);
 		if (ownership == NOT_OURS)
 			return pass();
 		is_nat46 = ownership == OURS_NAT46;
@@ -2078,8 +2182,11 @@ int xlat_4to6(struct __sk_buff *skb)
 	}
 
 	if (ip.protocol == IPPROTO_UDP && frag_offset == 0) {
-		if (bpf_skb_load_bytes(skb, l4 + offsetof(struct udphdr, check), &udp_check, 2))
+		void *d = (void *)(long)skb->data, *de = (void *)(long)skb->data_end;
+
+		if (d + l4 + sizeof(struct udphdr) > de)
 			return drop(NAT64_CNT_DROP_MALFORMED);
+		udp_check = ((struct udphdr *)(d + l4))->check;
 		/* RFC 7915 §4.5: a fragment's checksum cannot be computed */
 		if (!udp_check && (is_fragment || (cfg->flags & NAT64_F_UDP_ZERO_DROP)))
 			return nat64_icmp4_error(skb, ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, 0,
@@ -2211,23 +2318,24 @@ int xlat_4to6(struct __sk_buff *skb)
 	ip6.payload_len = bpf_htons(payload_len + (need_frag_hdr ? FRAG6_HDR_LEN : 0));
 	ip6.nexthdr = need_frag_hdr ? IPPROTO_FRAGMENT : proto_4to6(ip.protocol);
 	ip6.hop_limit = hop_limit;
-	if (bpf_skb_store_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6), 0))
-		return drop(NAT64_CNT_DROP_INTERNAL);
+	{
+		void *d = (void *)(long)skb->data, *de = (void *)(long)skb->data_end;
+		struct ethhdr *e = d;
+
+		if (d + ETH_HLEN + IPV6_HDR_LEN > de)
+			return drop(NAT64_CNT_DROP_INTERNAL);
+		e->h_proto = bpf_htons(ETH_P_IPV6);
+		__builtin_memcpy(d + ETH_HLEN, &ip6, sizeof(ip6));
+	}
 	if (need_frag_hdr && bpf_skb_store_bytes(skb, ETH_HLEN + IPV6_HDR_LEN, frag_hdr, FRAG6_HDR_LEN, 0))
 		return drop(NAT64_CNT_DROP_INTERNAL);
-	{
-		__be16 proto = bpf_htons(ETH_P_IPV6);
-
-		if (bpf_skb_store_bytes(skb, 12, &proto, 2, 0))
-			return drop(NAT64_CNT_DROP_INTERNAL);
-	}
 
 	if (frag_offset == 0 && !(split && mark == NAT64_MARK_TAIL_FRAGMENT)) {
 		__u32 l4n = ETH_HLEN + IPV6_HDR_LEN + (need_frag_hdr ? FRAG6_HDR_LEN : 0);
 
 		switch (ip.protocol) {
 		case IPPROTO_TCP:
-			diff = nat64_pseudo_diff_4to6(ip.saddr, ip.daddr, &ip6.saddr, &ip6.daddr);
+			diff = pseudo_diff_4to6_inline(ip.saddr, ip.daddr, &ip6);
 			if (bpf_l4_csum_replace(skb, l4n + offsetof(struct tcphdr, check), 0, diff,
 						BPF_F_PSEUDO_HDR))
 				return drop(NAT64_CNT_DROP_INTERNAL);
@@ -2235,7 +2343,7 @@ int xlat_4to6(struct __sk_buff *skb)
 		case IPPROTO_UDP:
 			if (!udp_check)
 				break;	/* computed for IPv6 already, over the whole datagram */
-			diff = nat64_pseudo_diff_4to6(ip.saddr, ip.daddr, &ip6.saddr, &ip6.daddr);
+			diff = pseudo_diff_4to6_inline(ip.saddr, ip.daddr, &ip6);
 			if (bpf_l4_csum_replace(skb, l4n + offsetof(struct udphdr, check), 0, diff,
 						BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0))
 				return drop(NAT64_CNT_DROP_INTERNAL);
