@@ -121,11 +121,11 @@ int netlink_socket_transact(struct mnl_socket *s, struct nlmsghdr *nlh, netlink_
         if (!buf)
                 return -ENOMEM;
 
-        nlh->nlmsg_flags |= NLM_F_REQUEST;
-        /* Dumps end with NLMSG_DONE; everything else is asked for an ACK. */
-        /* NLM_F_DUMP is two bits; NLM_F_EXCL shares one of them (NLM_F_MATCH). */
-        if ((nlh->nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP)
-                nlh->nlmsg_flags |= NLM_F_ACK;
+        /* Dumps end with NLMSG_DONE and get no ACK whatever they ask (the
+         * kernel skips it); everything else ends with its ACK. (A dump cannot
+         * be told by its flags: NLM_F_DUMP's bits are NLM_F_REPLACE |
+         * NLM_F_EXCL in a "new" request.) */
+        nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
         nlh->nlmsg_seq = ++seq;
 
         if (mnl_socket_sendto(s, nlh, nlh->nlmsg_len) < 0)
