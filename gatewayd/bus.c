@@ -9,6 +9,7 @@
 
 #include "bus.h"
 #include "log.h"
+#include "nft.h"
 
 #define BUS_ERROR_NO_SUCH_STATIC_MAP "org.nat64.Gateway1.Error.NoSuchStaticMap"
 
@@ -161,6 +162,19 @@ static int property_get_nat46_prefix(PROPERTY_ARGS) {
         return sd_bus_message_append(reply, "s", format_prefix4(&m->config->nat46_prefix, buf));
 }
 
+/* The translator's 4to6 sits on the [NAT46] interface. */
+static int property_get_nat46_active(PROPERTY_ARGS) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "b", m->config->nat46_interface && m->nat46.attached_ifindex > 0);
+}
+
+static int property_get_multicast_map_count(PROPERTY_ARGS) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "u", (uint32_t) m->config->n_multicast_maps);
+}
+
 static int property_get_static_maps(PROPERTY_ARGS) {
         Manager *m = userdata;
         char b6[INET6_ADDRSTRLEN], b4[INET_ADDRSTRLEN];
@@ -199,6 +213,46 @@ static int check_root(sd_bus_message *msg, sd_bus_error *error) {
         return 0;
 }
 
+/* The named counters of our nftables table, under the names GetStatistics() gives them. */
+static const struct {
+        const char *counter, *packets, *bytes;
+} nft_statistics[] = {
+        { "unsolicited",     "nat66-unsolicited-drops", NULL },
+        { "foreign",         "nat66-foreign-drops",     NULL },
+        { "nat46",           "nat46-packets",           "nat46-bytes" },
+        { "multicast",       "multicast-packets",       "multicast-bytes" },
+        { "multicast_stale", "multicast-stale-drops",   NULL },
+};
+
+static int append_nft_statistics(sd_bus_message *reply) {
+        NftCounter counters[16];
+        size_t n = 0;
+        int r;
+
+        /* Without the table (being restored) there is nothing to add, which is no error. */
+        if (nft_read_counters(counters, ELEMENTSOF(counters), &n) < 0)
+                n = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(nft_statistics); i++) {
+                uint64_t packets = 0, bytes = 0;
+
+                for (size_t j = 0; j < n; j++)
+                        if (streq(counters[j].name, nft_statistics[i].counter)) {
+                                packets = counters[j].packets;
+                                bytes = counters[j].bytes;
+                        }
+                r = sd_bus_message_append(reply, "{st}", nft_statistics[i].packets, packets);
+                if (r < 0)
+                        return r;
+                if (nft_statistics[i].bytes) {
+                        r = sd_bus_message_append(reply, "{st}", nft_statistics[i].bytes, bytes);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
 static int append_statistics(Manager *m, sd_bus_message *reply) {
         uint64_t counters[_NAT64_CNT_MAX] = {};
         int r;
@@ -215,6 +269,9 @@ static int append_statistics(Manager *m, sd_bus_message *reply) {
                 if (r < 0)
                         return r;
         }
+        r = append_nft_statistics(reply);
+        if (r < 0)
+                return r;
         return sd_bus_message_close_container(reply);
 }
 
@@ -321,6 +378,8 @@ static const sd_bus_vtable gateway_vtable[] = {
         SD_BUS_PROPERTY("NAT46Interface", "s", property_get_nat46_interface, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NAT46IPv4Prefix", "s", property_get_nat46_prefix, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("StaticMaps", "a(ss)", property_get_static_maps, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NAT46Active", "b", property_get_nat46_active, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MulticastMapCount", "u", property_get_multicast_map_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 
         /* UNPRIVILEGED: sd-bus would otherwise demand CAP_SYS_ADMIN of every
          * caller; reads are for everyone, writes check for root themselves. */
@@ -592,13 +651,13 @@ static void bus_emit(Manager *m, char **names) {
 }
 
 void bus_emit_state_changed(Manager *m) {
-        char *names[] = { (char *) "State", NULL };
+        char *names[] = { (char *) "State", (char *) "NAT46Active", NULL };
 
         bus_emit(m, names);
 }
 
 void bus_emit_static_maps_changed(Manager *m) {
-        char *names[] = { (char *) "StaticMaps", NULL };
+        char *names[] = { (char *) "StaticMaps", (char *) "MulticastMapCount", NULL };
 
         bus_emit(m, names);
 }

@@ -46,6 +46,8 @@ typedef enum NftValue {
         NFT_VALUE_POOL_BY_HASH,
         NFT_VALUE_PORT_RANGE,
         NFT_VALUE_MULTICAST_MAPS,
+        NFT_VALUE_MULTICAST_PAIRS,
+        NFT_VALUE_NAT46_CLIENTS,
         _NFT_VALUE_MAX,
         _NFT_VALUE_INVALID = -EINVAL,
 } NftValue;
@@ -59,6 +61,8 @@ static const char *const nft_value_table[_NFT_VALUE_MAX] = {
         [NFT_VALUE_POOL_BY_HASH]    = "POOL_BY_HASH",
         [NFT_VALUE_PORT_RANGE]      = "PORT_RANGE",
         [NFT_VALUE_MULTICAST_MAPS]  = "MULTICAST_MAPS",
+        [NFT_VALUE_MULTICAST_PAIRS] = "MULTICAST_PAIRS",
+        [NFT_VALUE_NAT46_CLIENTS]   = "NAT46_CLIENTS",
 };
 
 static void fclosep(FILE **f) {
@@ -129,20 +133,23 @@ static void print_prefix6(FILE *f, const uint8_t addr[16], unsigned len) {
         fprintf(f, "/%u", len);
 }
 
+/* NAT46 clients reach NAT66 as <first Prefix>::<their IPv4 address>. */
+static void print_nat46_clients(const Config *c, FILE *f, size_t i) {
+        uint8_t addr[16];
+
+        if (!c->has_nat46_prefix)
+                return;
+        embed_in_first_prefix(c, c->nat46_prefix.addr, addr);
+        print_separator(f, i);
+        print_prefix6(f, addr, embedded_prefix_len(c->prefixes[0].len, c->nat46_prefix.len));
+}
+
 static void print_client_prefixes(const Config *c, FILE *f) {
         for (size_t i = 0; i < c->n_client_prefixes; i++) {
                 print_separator(f, i);
                 print_prefix6(f, c->client_prefixes[i].addr.s6_addr, c->client_prefixes[i].len);
         }
-
-        /* NAT46 clients reach NAT66 as <first Prefix>::<their IPv4 address>. */
-        if (c->has_nat46_prefix) {
-                uint8_t addr[16];
-
-                embed_in_first_prefix(c, c->nat46_prefix.addr, addr);
-                print_separator(f, c->n_client_prefixes);
-                print_prefix6(f, addr, embedded_prefix_len(c->prefixes[0].len, c->nat46_prefix.len));
-        }
+        print_nat46_clients(c, f, c->n_client_prefixes);
 }
 
 static int value_print(NftValue v, const Config *c, FILE *f) {
@@ -181,13 +188,17 @@ static int value_print(NftValue v, const Config *c, FILE *f) {
                         fprintf(f, "%u-%u", c->port_min, c->port_max);
                 break;
         case NFT_VALUE_MULTICAST_MAPS:
+        case NFT_VALUE_MULTICAST_PAIRS:
                 for (size_t i = 0; i < c->n_multicast_maps; i++) {
                         print_separator(f, i);
                         print_in6(f, c->multicast_maps[i].group6.s6_addr);
-                        fputs(" : ", f);
+                        fputs(v == NFT_VALUE_MULTICAST_MAPS ? " : " : " . ", f);
                         embed_in_first_prefix(c, c->multicast_maps[i].group4, addr);
                         print_in6(f, addr);
                 }
+                break;
+        case NFT_VALUE_NAT46_CLIENTS:
+                print_nat46_clients(c, f, 0);
                 break;
         default:
                 return -EINVAL;
@@ -432,6 +443,43 @@ int nft_apply(const char *ruleset_text) {
 
 int nft_remove(void) {
         return nft_run(NFT_TABLE_RESET, NULL);
+}
+
+/*
+ * nft's own text of "list counters" is stable and simple ("counter NAME {",
+ * then "packets N bytes M"), so it is read as it is, with no JSON parser.
+ */
+int nft_read_counters(NftCounter *ret, size_t max, size_t *ret_n) {
+        _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = NULL;
+        const char *out, *p;
+        size_t n = 0;
+
+        ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        if (!ctx)
+                return -ENOMEM;
+        if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
+                return -ENOMEM;
+        if (nft_run_cmd_from_buffer(ctx, "list counters table " NFT_TABLE_FAMILY " " NFT_TABLE_NAME "\n") != 0)
+                return -ENOENT;
+
+        out = nft_ctx_get_output_buffer(ctx);
+        for (p = out ? strstr(out, "counter ") : NULL; p && n < max; p = strstr(p, "counter ")) {
+                NftCounter *c = &ret[n];
+                unsigned long long packets, bytes;
+                const char *q;
+
+                p += strlen("counter ");
+                if (sscanf(p, "%31[A-Za-z0-9_-] {", c->name) != 1)
+                        continue;
+                q = strstr(p, "packets ");
+                if (!q || sscanf(q, "packets %llu bytes %llu", &packets, &bytes) != 2)
+                        continue;
+                c->packets = packets;
+                c->bytes = bytes;
+                n++;
+        }
+        *ret_n = n;
+        return 0;
 }
 
 /* ---- nfnetlink ----------------------------------------------------------- */

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 
@@ -26,6 +28,13 @@ int nft_apply_full(const char *ruleset_text, char **ret_error);
 
 /* Deletes the table if it exists (0 also when it did not exist). */
 int nft_remove(void);
+
+/* The named counters of our table (at most max); -ENOENT without the table. */
+typedef struct NftCounter {
+        char name[32];
+        uint64_t packets, bytes;
+} NftCounter;
+int nft_read_counters(NftCounter *ret, size_t max, size_t *ret_n);
 
 /* 1 if the table exists, 0 if not, negative errno on failure. */
 int nft_table_exists(void);

@@ -263,3 +263,35 @@ def ping(topo, role, addr, count=3, size=56, timeout=20):
     """ping (or ping -6) from role; returns the CompletedProcess."""
     return topo.run(role, "ping", "-n", "-c", str(count), "-i", "0.2", "-W", "2", "-s", str(size), addr,
                     check=False, timeout=timeout)
+
+
+def start_udp_listener(topo, role, bind, port, count, seconds, join=None):
+    """traffic.py udp-listen: up to count datagrams within seconds; join=(group, ifaddr or ifname)."""
+    return start_server(topo, role, "udp-listen", bind, str(port), str(count), str(seconds),
+                        *(["--join", *join] if join else []))
+
+
+def start_frame_capture(topo, role, ifname, udp_port, count, seconds):
+    """traffic.py frame-capture: IPv4/UDP frames to udp_port on ifname (MACs, TTL, payload)."""
+    return start_server(topo, role, "frame-capture", ifname, str(udp_port), str(count), str(seconds))
+
+
+def udp_send(topo, role, host, port, data, count=1, hops=None, ifname=None, bind=None, sport=0,
+             broadcast=False):
+    """traffic.py udp-send: count datagrams of data (bytes) from role."""
+    extra = []
+    for opt, val in (("--hops", hops), ("--ifname", ifname), ("--bind", bind), ("--sport", sport or None)):
+        if val is not None:
+            extra += [opt, str(val)]
+    if broadcast:
+        extra.append("--broadcast")
+    return run_client(topo, role, "udp-send", host, str(port), str(count), data.hex(), *extra)
+
+
+def neighbours(topo, role, *selector):
+    """`ip -j neigh show ...` in role as a list of dicts."""
+    return json.loads(topo.ip(role, "-j", "neigh", "show", *selector).stdout or "[]")
+
+
+def link_mac(topo, role, dev):
+    return json.loads(topo.ip(role, "-j", "link", "show", dev).stdout)[0]["address"]

@@ -8,6 +8,12 @@
   traffic.py udp-client HOST PORT COUNT [SIZE] [--bind ADDR] [--sport N]
   traffic.py mcast-listen GROUP PORT IFADDR           one datagram, print JSON
   traffic.py mcast-send GROUP PORT HOPS TEXT          five datagrams
+  traffic.py udp-listen BIND PORT COUNT SECONDS [--join GROUP IFADDR]
+                                                      up to COUNT datagrams
+  traffic.py udp-send HOST PORT COUNT HEX [--hops N] [--ifname IF]
+                      [--bind ADDR] [--sport N] [--broadcast]
+  traffic.py frame-capture IFNAME UDPPORT COUNT SECONDS
+                                                      IPv4/UDP frames to UDPPORT
 
 Servers print "ready" on a line of their own once they listen. Data are a
 deterministic pseudo-random stream; both ends print its sha256. Every socket
@@ -178,6 +184,103 @@ def mcast_send(group, port, hops, text):
     print(json.dumps({"sent": 5}), flush=True)
 
 
+def udp_listen(bind, port, count, seconds, join=None):
+    """Receives up to count datagrams within seconds (a timeout is no error:
+    "nothing arrived" is a result); prints their peers and payloads (hex)."""
+    import time
+    fam = family(bind)
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if fam == socket.AF_INET:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    s.bind((bind, port))
+    if join:
+        group, ifaddr = join
+        if fam == socket.AF_INET:
+            mreq = struct.pack("4s4s", socket.inet_aton(group), socket.inet_aton(ifaddr))
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+        else:
+            mreq = socket.inet_pton(socket.AF_INET6, group) + struct.pack("@I", socket.if_nametoindex(ifaddr))
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+    print("ready", flush=True)
+    got = []
+    deadline = time.monotonic() + seconds
+    while len(got) < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        s.settimeout(left)
+        try:
+            d, addr = s.recvfrom(CHUNK)
+        except socket.timeout:
+            break
+        got.append({"peer": peer_of(addr)[0], "port": addr[1], "data": d.hex()})
+    print(json.dumps({"received": got}), flush=True)
+
+
+def udp_send(host, port, count, data, hops=None, ifname=None, bind=None, sport=0, broadcast=False):
+    import time
+    fam = family(host)
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if broadcast:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    if fam == socket.AF_INET6:
+        if hops is not None:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, hops)
+        if ifname:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex(ifname))
+    else:
+        if hops is not None:
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, hops)
+        if ifname:
+            # An IPv4 interface address here, as IP_MULTICAST_IF takes it.
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(ifname))
+    if bind or sport:
+        s.bind((bind or "", sport))
+    for _ in range(count):
+        s.sendto(data, (host, port))
+        time.sleep(0.02)
+    local = s.getsockname()
+    print(json.dumps({"sent": count, "local": local[0], "local_port": local[1]}), flush=True)
+
+
+def frame_capture(ifname, udp_port, count, seconds):
+    """Ethernet frames carrying IPv4/UDP to udp_port seen on ifname (either
+    direction): MACs, IPv4 addresses, TTL and payload (hex)."""
+    import time
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))   # ETH_P_ALL
+    s.bind((ifname, 0))
+    print("ready", flush=True)
+    frames = []
+    deadline = time.monotonic() + seconds
+    while len(frames) < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        s.settimeout(left)
+        try:
+            f = s.recv(65536)
+        except socket.timeout:
+            break
+        if len(f) < 14 + 20 + 8 or f[12:14] != b"\x08\x00":
+            continue
+        ip = f[14:]
+        ihl = (ip[0] & 0x0F) * 4
+        if ip[9] != 17 or len(ip) < ihl + 8:
+            continue
+        udp = ip[ihl:]
+        if struct.unpack("!H", udp[2:4])[0] != udp_port:
+            continue
+        total = struct.unpack("!H", ip[2:4])[0]
+        frames.append({
+            "dst_mac": f[0:6].hex(":"), "src_mac": f[6:12].hex(":"),
+            "src": socket.inet_ntoa(ip[12:16]), "dst": socket.inet_ntoa(ip[16:20]),
+            "ttl": ip[8], "data": ip[ihl + 8:total].hex(),
+        })
+    print(json.dumps({"frames": frames}), flush=True)
+
+
 def split_options(args):
     """Positional arguments, --bind ADDR, --sport N."""
     pos, bind, sport = [], None, 0
@@ -209,6 +312,25 @@ def main(argv):
         mcast_listen(args[0], int(args[1]), args[2])
     elif cmd == "mcast-send":
         mcast_send(args[0], int(args[1]), int(args[2]), args[3])
+    elif cmd == "udp-listen":
+        join = None
+        if "--join" in args:
+            i = args.index("--join")
+            join = (args[i + 1], args[i + 2])
+        udp_listen(args[0], int(args[1]), int(args[2]), float(args[3]), join)
+    elif cmd == "udp-send":
+        rest, opts = args[4:], {}
+        while rest:
+            a = rest.pop(0)
+            if a == "--broadcast":
+                opts["broadcast"] = True
+            else:
+                opts[a[2:]] = rest.pop(0)
+        udp_send(args[0], int(args[1]), int(args[2]), bytes.fromhex(args[3]),
+                 hops=int(opts["hops"]) if "hops" in opts else None, ifname=opts.get("ifname"),
+                 bind=opts.get("bind"), sport=int(opts.get("sport", 0)), broadcast=opts.get("broadcast", False))
+    elif cmd == "frame-capture":
+        frame_capture(args[0], int(args[1]), int(args[2]), float(args[3]))
     else:
         sys.exit(f"unknown command {cmd}")
 
