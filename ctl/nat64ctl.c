@@ -888,6 +888,9 @@ static int run(int argc, char *argv[]) {
 int main(int argc, char *argv[]) {
         int r;
 
+        /* A tool for people: plain messages, unless journald reads them. */
+        log_show_priority = getenv("JOURNAL_STREAM") != NULL;
+
         r = run(argc, argv);
         if (fflush(stdout) != 0 && r >= 0) {
                 log_error_errno(negative_errno(), "Failed to write output: %m");

@@ -7,6 +7,7 @@
 #include "log.h"
 
 int log_max_level = LOG_INFO;
+bool log_show_priority = true;
 
 int log_internal(int level, int error, const char *file, int line, const char *func,
                  const char *format, ...) {
@@ -25,7 +26,10 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         vsnprintf(buf, sizeof(buf), format, ap);
         va_end(ap);
 
-        fprintf(stderr, "<%d>%s\n", level, buf);
+        if (log_show_priority)
+                fprintf(stderr, "<%d>%s\n", level, buf);
+        else
+                fprintf(stderr, "%s\n", buf);
         errno = saved_errno;
         return -error;
 }

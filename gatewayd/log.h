@@ -7,11 +7,13 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 #include <syslog.h>
 
 #include "macro.h"
 
 extern int log_max_level;	/* LOG_INFO by default, LOG_DEBUG with NAT64_LOG_LEVEL=debug */
+extern bool log_show_priority;	/* "<N>" prefixes for journald; off in interactive tools */
 
 int log_internal(int level, int error, const char *file, int line, const char *func,
                  const char *format, ...) _printf_(6, 7);
