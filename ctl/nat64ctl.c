@@ -10,6 +10,8 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <netinet/in.h>
+#include <time.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -609,6 +611,88 @@ static int verb_statistics(sd_bus *bus, int argc, char *argv[]) {
         return 0;
 }
 
+/* ---- drops ---- */
+
+static const char *ip_protocol_name(uint8_t proto) {
+        switch (proto) {
+        case IPPROTO_TCP:    return "tcp";
+        case IPPROTO_UDP:    return "udp";
+        case IPPROTO_ICMP:   return "icmp";
+        case IPPROTO_ICMPV6: return "icmpv6";
+        default:             return NULL;
+        }
+}
+
+static int verb_drops(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *reason, *ifname, *src, *dst;
+        uint64_t usec;
+        uint16_t sport, dport;
+        uint32_t len;
+        uint8_t proto;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "GetRecentDrops", &error, &reply, NULL);
+        if (r < 0)
+                return log_bus_error(&error, r, "read the drop log");
+        r = sd_bus_message_enter_container(reply, 'a', "(tssssyqqu)");
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the drop log: %m");
+
+        pager_open();
+        if (arg_json)
+                putchar('[');
+        else
+                printf("%-12s %-22s %-9s %-6s %s\n", "AGE", "REASON", "LINK", "PROTO", "SOURCE -> DESTINATION");
+        while ((r = sd_bus_message_read(reply, "(tssssyqqu)", &usec, &reason, &ifname, &src, &dst,
+                                        &proto, &sport, &dport, &len)) > 0) {
+                struct timespec now;
+                const char *pname = ip_protocol_name(proto);
+
+                if (arg_json) {
+                        printf("%s{\"monotonic_usec\":%llu,\"reason\":", n > 0 ? "," : "",
+                               (unsigned long long) usec);
+                        json_print_string(reason);
+                        printf(",\"link\":");
+                        json_print_string(ifname);
+                        printf(",\"source\":");
+                        json_print_string(src);
+                        printf(",\"destination\":");
+                        json_print_string(dst);
+                        printf(",\"protocol\":%u,\"source_port\":%u,\"destination_port\":%u,\"length\":%u}",
+                               proto, sport, dport, len);
+                } else {
+                        char pbuf[8];
+
+                        clock_gettime(CLOCK_MONOTONIC, &now);
+                        if (!pname) {
+                                snprintf(pbuf, sizeof(pbuf), "%u", proto);
+                                pname = pbuf;
+                        }
+                        printf("%-12.3f %-22s %-9s %-6s %s", ((double) now.tv_sec * 1e6 + now.tv_nsec / 1e3 -
+                                                          (double) usec) / 1e6,
+                               reason, ifname, pname, src);
+                        if (sport || dport)
+                                printf(" port %u -> %s port %u", sport, dst, dport);
+                        else
+                                printf(" -> %s", dst);
+                        printf(" (%u bytes)\n", len);
+                }
+                n++;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the drop log: %m");
+        if (arg_json)
+                puts("]");
+        else
+                printf("\n%zu recent drop%s (the last %d per reason; AGE in seconds). "
+                       "See nat64ctl statistics for the reasons.\n", n, n == 1 ? "" : "s",
+                       NAT64_DROP_LOG_DEPTH);
+        return 0;
+}
+
 /* ---- static maps ---- */
 
 static int verb_maps(sd_bus *bus, int argc, char *argv[]) {
@@ -729,6 +813,7 @@ static const Verb map_verbs[] = {
 static const Verb verbs[] = {
         { "status",       0, 0, {}, true,  verb_status       },
         { "statistics",   0, 0, {}, true,  verb_statistics   },
+        { "drops",        0, 0, {}, true,  verb_drops        },
         { "maps",         0, 0, {}, true,  verb_maps         },
         { "map",          1, 3, {}, true,  NULL, map_verbs   },
         { "reload",       0, 0, {}, true,  verb_reload       },
@@ -807,6 +892,7 @@ static void help(void) {
                "  status                 Show state, configuration and the NAT66 -> NAT64 chain\n"
                "                         (default)\n"
                "  statistics             Show the translator's counters with their meaning\n"
+               "  drops                  Show the last dropped packets per drop reason\n"
                "  maps                   List the static multicast maps\n"
                "  map add IPV6 IPV4      Add a static multicast map (until the next reload)\n"
                "  map remove IPV6        Remove a static multicast map\n"
@@ -816,7 +902,7 @@ static void help(void) {
                "\nOptions:\n"
                "  -h --help              Show this help\n"
                "     --version           Show package version\n"
-               "     --json              JSON output (status, statistics, maps)\n"
+               "     --json              JSON output (status, statistics, drops, maps)\n"
                "     --no-pager          Do not pipe output into a pager\n"
                "     --address=ADDRESS   D-Bus address of the bus to use (default: the system bus,\n"
                "                         or $DBUS_SYSTEM_BUS_ADDRESS)\n"

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_ether.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +291,50 @@ static int method_get_statistics(sd_bus_message *msg, void *userdata, sd_bus_err
         return sd_bus_send(NULL, reply, NULL);
 }
 
+static int append_drop_record(sd_bus_message *reply, const struct nat64_drop_record *d) {
+        char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], ifname[IF_NAMESIZE] = "";
+        int family = d->ethertype == ETH_P_IPV6 ? AF_INET6 : AF_INET;
+
+        if (!inet_ntop(family, d->saddr, src, sizeof(src)) || !inet_ntop(family, d->daddr, dst, sizeof(dst)))
+                return -EINVAL;
+        (void) if_indextoname(d->ifindex, ifname);
+
+        return sd_bus_message_append(reply, "(tssssyqqu)",
+                                     (uint64_t) (d->ktime_ns / 1000),
+                                     nat64_counter_to_string(d->reason) ?: "unknown",
+                                     ifname, src, dst, d->proto, d->sport, d->dport, d->len);
+}
+
+static int method_get_recent_drops(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ struct nat64_drop_record *drops = NULL;
+        Manager *m = userdata;
+        size_t n = 0;
+        int r;
+
+        if (m->translator) {
+                r = translator_read_drops(m->translator, &drops, &n);
+                if (r < 0)
+                        return sd_bus_error_set_errnof(error, r, "Failed to read the drop log: %m");
+        }
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(tssssyqqu)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                r = append_drop_record(reply, &drops[i]);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int method_add_static_map(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         const char *s6, *s4, *reason = NULL;
@@ -387,6 +433,11 @@ static const sd_bus_vtable gateway_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("a{st}", counters),
                                 method_get_statistics,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetRecentDrops",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(tssssyqqu)", drops),
+                                method_get_recent_drops,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AddStaticMap",
                                 SD_BUS_ARGS("s", ipv6, "s", ipv4),

@@ -330,7 +330,8 @@ static int translator_settings_build(const Manager *m, const Config *c,
         cfg = &ret->cfg;
 
         /* Gateway datapath: the kernel forwards (and counts the hop), we redirect. */
-        cfg->flags = NAT64_F_REDIRECT;
+        /* The drop log costs only on the drop path (nat64ctl drops). */
+        cfg->flags = NAT64_F_REDIRECT | NAT64_F_DROP_LOG;
         if (c->has_port_range)
                 cfg->flags |= NAT64_F_PORT_RANGE;
         if (c->udp_zero_checksum == UDP_ZERO_CHECKSUM_DROP)

@@ -551,3 +551,35 @@ def test_pager(daemon_ctl, tmp_path):
     assert rc == EXIT_OK and out == expected
     assert not paged.exists()
 
+
+
+SPOOF_SCRIPT = """
+from scapy.all import Ether, IP, UDP, sendp
+# From the WAN, a packet claiming the gateway's own pool address as source:
+# the translator must drop it (drop-spoofed) and keep its headers. (The port
+# is inside any PortRange=, where the packet is the translator's to judge.)
+sendp(Ether(dst="{mac}") / IP(src="198.51.100.1", dst="198.51.100.1") /
+      UDP(sport=4242, dport=40000) / b"spoof", iface="{iface}", verbose=False)
+"""
+
+
+def test_drops(daemon_ctl, topo):
+    """nat64ctl drops shows the headers the translator kept of a dropped packet."""
+    gw_mac = T.link_mac(topo, "gw", "wan0")
+    script = SPOOF_SCRIPT.format(mac=gw_mac, iface="eth0")  # inet's link to the gateway
+    topo.run("inet", "/usr/bin/python3", "-c", script)
+
+    r = daemon_ctl("--json", "drops")
+    assert r.returncode == EXIT_OK, r.stderr
+    drops = json.loads(r.stdout)
+    spoofed = [d for d in drops if d["reason"] == "drop-spoofed"]
+    assert spoofed, drops
+    d = spoofed[0]
+    assert (d["source"], d["destination"], d["protocol"]) == ("198.51.100.1", "198.51.100.1", 17)
+    assert (d["source_port"], d["destination_port"], d["link"]) == (4242, 40000, "wan0")
+
+    r = daemon_ctl("drops")
+    assert r.returncode == EXIT_OK, r.stderr
+    assert "drop-spoofed" in r.stdout and "198.51.100.1 port 4242 -> 198.51.100.1 port 40000" in r.stdout
+
+
