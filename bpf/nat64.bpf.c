@@ -1466,10 +1466,16 @@ __noinline int nat64_send_ipv4(struct __sk_buff *skb, const struct route4 *rt, _
 	}
 
 	switch (rt->rc) {
-	case BPF_FIB_LKUP_RET_SUCCESS:
-		bpf_skb_store_bytes(skb, 0, rt->dmac, 6, 0);
-		bpf_skb_store_bytes(skb, 6, rt->smac, 6, 0);
+	case BPF_FIB_LKUP_RET_SUCCESS: {
+		void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+		struct ethhdr *eth = data;
+
+		if ((void *)(eth + 1) > data_end)
+			return drop(NAT64_CNT_DROP_INTERNAL);
+		__builtin_memcpy(eth->h_dest, rt->dmac, ETH_ALEN);
+		__builtin_memcpy(eth->h_source, rt->smac, ETH_ALEN);
 		return bpf_redirect(rt->ifindex, 0);
+	}
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		nh.nh_family = AF_INET;
 		nh.ipv4_nh = rt->nexthop;
