@@ -274,6 +274,9 @@ static int append_statistics(Manager *m, sd_bus_message *reply) {
         r = append_nft_statistics(reply);
         if (r < 0)
                 return r;
+        r = sd_bus_message_append(reply, "{st}", "conntrack-full-events", m->conntrack_full_events);
+        if (r < 0)
+                return r;
         return sd_bus_message_close_container(reply);
 }
 

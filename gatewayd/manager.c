@@ -39,6 +39,11 @@
 /* Our own nft_apply() also deletes the table inside its transaction: look
  * whether the table is really gone only after the burst has settled. */
 #define NFT_CHECK_DELAY_USEC    (100 * USEC_PER_MSEC)
+/* The conntrack table is looked at this often; above FULL percent of
+ * nf_conntrack_max the state is degraded until it is back below CLEAR. */
+#define CONNTRACK_CHECK_USEC    (2000 * USEC_PER_MSEC)
+#define CONNTRACK_FULL_PERCENT  95ULL
+#define CONNTRACK_CLEAR_PERCENT 90ULL
 
 static const char *const manager_state_table[_MANAGER_STATE_MAX] = {
         [MANAGER_STARTING] = "starting",
@@ -138,6 +143,7 @@ static void manager_stop_monitors(Manager *m) {
         m->nft_check_source = sd_event_source_disable_unref(m->nft_check_source);
         m->nft_monitor_source = sd_event_source_disable_unref(m->nft_monitor_source);
         m->nft_monitor = nft_monitor_free(m->nft_monitor);
+        m->conntrack_check_source = sd_event_source_disable_unref(m->conntrack_check_source);
 }
 
 Manager *manager_free(Manager *m) {
@@ -183,7 +189,10 @@ static void manager_notify_status(Manager *m) {
                                   c->wan_interface);
                 break;
         case MANAGER_DEGRADED:
-                if (m->wan.ifindex == 0)
+                if (m->conntrack_full && !m->sync_failed && m->wan.ifindex != 0 &&
+                    !(c->nat46_interface && m->nat46.ifindex == 0))
+                        (void) sd_notify(false, "STATUS=Degraded: the conntrack table is nearly full, new flows may be dropped.");
+                else if (m->wan.ifindex == 0)
                         (void) sd_notifyf(false, "STATUS=Degraded: WAN interface \"%s\" is missing.", c->wan_interface);
                 else if (c->nat46_interface && m->nat46.ifindex == 0)
                         (void) sd_notifyf(false, "STATUS=Degraded: NAT46 interface \"%s\" is missing.",
@@ -518,7 +527,11 @@ static int manager_nft_apply(const char *text) {
 }
 
 static void manager_update_state(Manager *m, const Config *c, int sync_result) {
-        bool degraded = sync_result < 0 || m->wan.ifindex == 0 || (c->nat46_interface && m->nat46.ifindex == 0);
+        bool degraded;
+
+        m->sync_failed = sync_result < 0;
+        degraded = m->sync_failed || m->conntrack_full ||
+                m->wan.ifindex == 0 || (c->nat46_interface && m->nat46.ifindex == 0);
 
         manager_set_state(m, degraded ? MANAGER_DEGRADED : MANAGER_RUNNING);
 }
@@ -694,6 +707,50 @@ static int on_nft_event(sd_event_source *s, int fd, uint32_t revents, void *user
         return 0;
 }
 
+static int read_proc_u64(const char *path, uint64_t *ret) {
+        char line[64];
+        unsigned long long v;
+        int r;
+
+        r = read_one_line(path, line, sizeof(line));
+        if (r < 0)
+                return r;
+        if (sscanf(line, "%llu", &v) != 1)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+/* Every CONNTRACK_CHECK_USEC: is the conntrack table of our namespace nearly full? */
+static int on_conntrack_check(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        uint64_t count, max;
+
+        (void) sd_event_source_set_time(s, usec + CONNTRACK_CHECK_USEC);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+
+        /* No conntrack (module not loaded yet) or no limit: nothing to say. */
+        if (read_proc_u64("/proc/sys/net/netfilter/nf_conntrack_count", &count) < 0 ||
+            read_proc_u64("/proc/sys/net/netfilter/nf_conntrack_max", &max) < 0 || max == 0)
+                return 0;
+
+        if (!m->conntrack_full && count * 100 >= max * CONNTRACK_FULL_PERCENT) {
+                m->conntrack_full = true;
+                m->conntrack_full_events++;
+                log_warning("conntrack table nearly full (%llu/%llu), new flows may be dropped",
+                            (unsigned long long) count, (unsigned long long) max);
+        } else if (m->conntrack_full && count * 100 < max * CONNTRACK_CLEAR_PERCENT) {
+                m->conntrack_full = false;
+                log_notice("conntrack table below %llu%% again (%llu/%llu).", CONNTRACK_CLEAR_PERCENT,
+                           (unsigned long long) count, (unsigned long long) max);
+        } else
+                return 0;
+
+        if (m->state == MANAGER_RUNNING || m->state == MANAGER_DEGRADED)
+                manager_update_state(m, m->config, m->sync_failed ? -EIO : 0);
+        return 0;
+}
+
 static int manager_start_monitors(Manager *m) {
         int r;
 
@@ -712,6 +769,11 @@ static int manager_start_monitors(Manager *m) {
                             EPOLLIN, on_nft_event, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch nftables monitor: %m");
+
+        r = sd_event_add_time_relative(m->event, &m->conntrack_check_source, CLOCK_MONOTONIC,
+                                       CONNTRACK_CHECK_USEC, 0, on_conntrack_check, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the conntrack table check: %m");
         return 0;
 }
 

@@ -21,7 +21,7 @@
 typedef enum ManagerState {
         MANAGER_STARTING,
         MANAGER_RUNNING,
-        MANAGER_DEGRADED,       /* running, but an interface we need is missing */
+        MANAGER_DEGRADED,       /* running, but an interface we need is missing (or the conntrack table is nearly full) */
         MANAGER_STOPPING,
         _MANAGER_STATE_MAX,
         _MANAGER_STATE_INVALID = -22,
@@ -71,6 +71,11 @@ typedef struct Manager {
         NftMonitor *nft_monitor;
         sd_event_source *nft_monitor_source;
         sd_event_source *nft_check_source;      /* timer: is our table still there? */
+
+        sd_event_source *conntrack_check_source; /* periodic: nf_conntrack_count vs nf_conntrack_max */
+        bool conntrack_full;                    /* above the threshold at the last check */
+        uint64_t conntrack_full_events;         /* times it went above ("conntrack-full-events") */
+        bool sync_failed;                       /* the last manager_sync() failed */
 } Manager;
 
 int manager_new(sd_event *event, const char *config_path, const char *nft_template_path, Manager **ret);

@@ -4,6 +4,7 @@
 
   traffic.py tcp-server PORT {sink|source} [BYTES]  accept once; print JSON
   traffic.py tcp-client HOST PORT {send|recv} [BYTES] [--bind ADDR] [--sport N]
+                        [--rate BYTES_PER_SECOND]     (send only)
   traffic.py udp-echo PORT COUNT [BIND]               echo COUNT datagrams
   traffic.py udp-client HOST PORT COUNT [SIZE] [--bind ADDR] [--sport N]
   traffic.py mcast-listen GROUP PORT IFADDR           one datagram, print JSON
@@ -98,7 +99,7 @@ def tcp_server(port, mode, nbytes=0):
     print(json.dumps({"peer": host, "peer_port": sport, "bytes": total, "sha256": h.hexdigest()}), flush=True)
 
 
-def tcp_client(host, port, mode, nbytes=0, bind=None, sport=0):
+def tcp_client(host, port, mode, nbytes=0, bind=None, sport=0, rate=0):
     s = socket.socket(family(host), socket.SOCK_STREAM)
     s.settimeout(TIMEOUT)
     if bind or sport:
@@ -108,10 +109,16 @@ def tcp_client(host, port, mode, nbytes=0, bind=None, sport=0):
     h = hashlib.sha256()
     total = 0
     if mode == "send":
+        import time
+        start = time.monotonic()
         for d in payload(nbytes):
             s.sendall(d)
             h.update(d)
             total += len(d)
+            if rate:
+                ahead = total / rate - (time.monotonic() - start)
+                if ahead > 0:
+                    time.sleep(ahead)
         s.shutdown(socket.SHUT_WR)
         s.recv(1)
     else:
@@ -287,7 +294,9 @@ def split_options(args):
     rest = list(args)
     while rest:
         a = rest.pop(0)
-        if a == "--bind":
+        if a == "--rate":
+            pos.append(("rate", int(rest.pop(0))))
+        elif a == "--bind":
             bind = rest.pop(0)
         elif a == "--sport":
             sport = int(rest.pop(0))
@@ -302,7 +311,9 @@ def main(argv):
         tcp_server(int(args[0]), args[1], int(args[2]) if len(args) > 2 else 0)
     elif cmd == "tcp-client":
         pos, bind, sport = split_options(args[3:])
-        tcp_client(args[0], int(args[1]), args[2], int(pos[0]) if pos else 0, bind, sport)
+        rate = dict(p for p in pos if isinstance(p, tuple)).get("rate", 0)
+        pos = [p for p in pos if not isinstance(p, tuple)]
+        tcp_client(args[0], int(args[1]), args[2], int(pos[0]) if pos else 0, bind, sport, rate)
     elif cmd == "udp-echo":
         udp_echo(int(args[0]), int(args[1]), args[2] if len(args) > 2 else None)
     elif cmd == "udp-client":
