@@ -6,7 +6,6 @@ Measured numbers (UDP loss, time to recover) are printed; run with -s to see the
 """
 
 import json
-import os
 import re
 import signal
 import subprocess
