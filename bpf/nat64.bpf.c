@@ -1151,36 +1151,6 @@ static __always_inline __u8 tos_of_ipv6(const struct ipv6hdr *ip)
 	return (ip->priority << 4) | (ip->flow_lbl[0] >> 4);
 }
 
-/*
- * Adjust the L4 header at off of a packet whose pseudo-header changed from
- * IPv6 (src6, dst6) to IPv4 (src4, dst4): TCP/UDP checksum, ICMPv6 -> ICMP
- * echo type and checksum. Used inline on the packet itself (helpers keep
- * CHECKSUM_PARTIAL right) and for the packet quoted inside errors.
- */
-__noinline int nat64_pseudo_diff_6to4(const struct in6_addr *src6, const struct in6_addr *dst6, __be32 src4,
-				  __be32 dst4)
-{
-	__be32 from[8], to[2] = { src4, dst4 };
-
-	if (!src6 || !dst6)
-		return 0;
-	__builtin_memcpy(from, src6, 16);
-	__builtin_memcpy(from + 4, dst6, 16);
-	return bpf_csum_diff(from, sizeof(from), to, sizeof(to), 0);
-}
-
-__noinline int nat64_pseudo_diff_4to6(__be32 src4, __be32 dst4, const struct in6_addr *src6,
-				  const struct in6_addr *dst6)
-{
-	__be32 from[2] = { src4, dst4 }, to[8];
-
-	if (!src6 || !dst6)
-		return 0;
-	__builtin_memcpy(to, src6, 16);
-	__builtin_memcpy(to + 4, dst6, 16);
-	return bpf_csum_diff(from, sizeof(from), to, sizeof(to), 0);
-}
-
 /* Echo type mapping (RFC 7915 §4.2, §5.2); other informational types are dropped. */
 static __always_inline int echo_6to4(__u8 type)
 {
@@ -1397,7 +1367,7 @@ __noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be3
 
 	if (frag6_offset(&in->info) == 0) {
 		inner_avail = quoted > IPV4_HDR_LEN ? quoted - IPV4_HDR_LEN : 0;
-		diff = nat64_pseudo_diff_6to4(&in->ip.saddr, &in->ip.daddr, in->saddr4, in->daddr4);
+		diff = pseudo_diff_6to4_inline(&in->ip, in->saddr4, in->daddr4);
 		if (in->info.proto == IPPROTO_ICMPV6) {
 			/* ICMPv4 has no pseudo-header: take all of the IPv6 one out */
 			diff = ~(__u32)nat64_csum_ipv6_pseudo(&in->ip.saddr, &in->ip.daddr,
@@ -1653,7 +1623,7 @@ int xlat_6to4(struct __sk_buff *skb)
 	tot_len = IPV4_HDR_LEN + l4_len;
 	/* gso_size, not gso_segs: bpf_skb_adjust_room() zeroes the latter */
 	is_gso = skb->gso_size != 0;
-	is_hairpin = nat64.nr_eam && is_eam_owned4(daddr4) && !nat64_is_eam_owned6(&ip6.daddr);
+	is_hairpin = is_eam_owned4(daddr4) && !nat64_is_eam_owned6(&ip6.daddr);
 	mtu4 = is_hairpin ? 0 : cfg->mtu_v4;
 	if ((cfg->flags & NAT64_F_REDIRECT) && !is_multicast4(daddr4) && !is_hairpin) {
 		nat64_route_ipv4(skb, saddr4, daddr4, is_gso ? 0 : tot_len, &rt);
@@ -1994,7 +1964,7 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 			diff = (__u32)nat64_csum_ipv6_pseudo(&iip6->saddr, &iip6->daddr, inner_payload,
 						IPPROTO_ICMPV6, 0);
 		else
-			diff = nat64_pseudo_diff_4to6(iip->saddr, iip->daddr, &iip6->saddr, &iip6->daddr);
+			diff = pseudo_diff_4to6_inline(iip->saddr, iip->daddr, iip6);
 		fix_quoted_l4(skb, ETH_HLEN + 2 * IPV6_HDR_LEN + ICMP_HDR_LEN + inner_frag_len, iip->protocol,
 			      diff, echo,
 			      quoted > IPV6_HDR_LEN + inner_frag_len ? quoted - IPV6_HDR_LEN - inner_frag_len : 0);
@@ -2047,6 +2017,14 @@ static __always_inline int finish_4to6(struct __sk_buff *skb, const struct nat64
  * on the WAN hook, those to IPv4Address= (inside PortRange=), or all of them
  * when no pool is configured (plain SIIT).
  */
+/* On the WAN: IPv4Address= destinations (all unicast, without a pool). */
+static __always_inline int wan_destination_ours(const struct nat64_config *cfg, const struct iphdr *ip)
+{
+	if (is_multicast4(ip->daddr) || ip->daddr == 0xffffffff)
+		return 0;
+	return cfg->nr_pool4 == 0 || in_pool4(cfg, ip->daddr);
+}
+
 enum ownership {
 	NOT_OURS = 0,
 	OURS = 1,
@@ -2076,13 +2054,9 @@ __noinline int nat64_ownership_4to6(struct __sk_buff *skb, const struct iphdr *i
 		return OURS_NAT46;
 	}
 
-	if (is_multicast4(ip->daddr) || ip->daddr == 0xffffffff)
+	if (!wan_destination_ours(cfg, ip))
 		return 0;
-	if (cfg->nr_pool4 == 0)
-		return 1;
-	if (!in_pool4(cfg, ip->daddr))
-		return 0;
-	if (!(cfg->flags & NAT64_F_PORT_RANGE))
+	if (cfg->nr_pool4 == 0 || !(cfg->flags & NAT64_F_PORT_RANGE))
 		return 1;
 	if (ip->frag_off & bpf_htons(IP_OFFMASK))
 		return 0;	/* no port to judge by: the host's reassembly decides */
@@ -2104,9 +2078,7 @@ static __always_inline int ownership_4to6(struct __sk_buff *skb, const struct na
 {
 	if (cfg->nat46_ifindex || (cfg->flags & NAT64_F_PORT_RANGE))
 		return nat64_ownership_4to6(skb, ip, l4, is_error);
-	if (is_multicast4(ip->daddr) || ip->daddr == 0xffffffff)
-		return NOT_OURS;
-	return cfg->nr_pool4 == 0 || in_pool4(cfg, ip->daddr) ? OURS : NOT_OURS;
+	return wan_destination_ours(cfg, ip) ? OURS : NOT_OURS;
 }
 
 SEC("4to6")
