@@ -224,6 +224,7 @@ static const struct {
         { "nat46",           "nat46-packets",           "nat46-bytes" },
         { "multicast",       "multicast-packets",       "multicast-bytes" },
         { "multicast_stale", "multicast-stale-drops",   NULL },
+        { "unclaimed",       "port-range-unclaimed-drops", NULL },
 };
 
 static int append_nft_statistics(sd_bus_message *reply) {

@@ -44,6 +44,7 @@ typedef enum NftValue {
         NFT_VALUE_POOL,
         NFT_VALUE_POOL_SIZE,
         NFT_VALUE_POOL_BY_HASH,
+        NFT_VALUE_IPV4_ADDRESSES,
         NFT_VALUE_PORT_RANGE,
         NFT_VALUE_MULTICAST_MAPS,
         NFT_VALUE_MULTICAST_PAIRS,
@@ -59,6 +60,7 @@ static const char *const nft_value_table[_NFT_VALUE_MAX] = {
         [NFT_VALUE_POOL]            = "POOL",
         [NFT_VALUE_POOL_SIZE]       = "POOL_SIZE",
         [NFT_VALUE_POOL_BY_HASH]    = "POOL_BY_HASH",
+        [NFT_VALUE_IPV4_ADDRESSES]  = "IPV4_ADDRESSES",
         [NFT_VALUE_PORT_RANGE]      = "PORT_RANGE",
         [NFT_VALUE_MULTICAST_MAPS]  = "MULTICAST_MAPS",
         [NFT_VALUE_MULTICAST_PAIRS] = "MULTICAST_PAIRS",
@@ -181,6 +183,14 @@ static int value_print(NftValue v, const Config *c, FILE *f) {
                         embed_in_first_prefix(c, c->ipv4_addresses[i], addr);
                         fprintf(f, "%zu : ", i);
                         print_in6(f, addr);
+                }
+                break;
+        case NFT_VALUE_IPV4_ADDRESSES:
+                for (size_t i = 0; i < c->n_ipv4_addresses; i++) {
+                        char buf[INET_ADDRSTRLEN];
+
+                        print_separator(f, i);
+                        fputs(inet_ntop(AF_INET, &c->ipv4_addresses[i], buf, sizeof(buf)), f);
                 }
                 break;
         case NFT_VALUE_PORT_RANGE:
@@ -491,7 +501,7 @@ static struct nlmsghdr *nft_message_put(uint8_t *buf, uint16_t type) {
         nlh = mnl_nlmsg_put_header(buf);
         nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
         nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-        nfg->nfgen_family = NFPROTO_IPV6;
+        nfg->nfgen_family = NFT_TABLE_NFPROTO;
         nfg->version = NFNETLINK_V0;
         nfg->res_id = 0;
         return nlh;
@@ -556,7 +566,7 @@ static int nft_event_cb(const struct nlmsghdr *nlh, void *userdata) {
         if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
             (type != NFT_MSG_DELTABLE && type != NFT_MSG_DESTROYTABLE_))
                 return 0;
-        if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*nfg)) || nfg->nfgen_family != NFPROTO_IPV6)
+        if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*nfg)) || nfg->nfgen_family != NFT_TABLE_NFPROTO)
                 return 0;
 
         mnl_attr_for_each(a, nlh, sizeof(*nfg))

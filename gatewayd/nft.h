@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The daemon's one nftables table ("ip6 nat64_gateway"), rendered from the
+ * The daemon's one nftables table ("inet nat64_gateway"), rendered from the
  * template in nft/ and applied through libnftables. Nothing else is touched.
  */
 #pragma once
@@ -11,7 +11,8 @@
 
 #include "conf.h"
 
-#define NFT_TABLE_FAMILY "ip6"
+#define NFT_TABLE_FAMILY "inet"
+#define NFT_TABLE_NFPROTO NFPROTO_INET
 #define NFT_TABLE_NAME "nat64_gateway"
 
 /* Renders the ruleset text for c (caller frees *ret). Pure, no side effects. */

@@ -50,7 +50,7 @@ def our_routes(topo):
 
 def our_tables(topo):
     out = topo.run("gw", "nft", "list", "tables").stdout
-    return [line for line in out.splitlines() if line.strip() == "table ip6 nat64_gateway"]
+    return [line for line in out.splitlines() if line.strip() == "table inet nat64_gateway"]
 
 
 def kernel_state(topo):

@@ -420,8 +420,8 @@ def test_apply_replaces_atomically_and_leaves_foreign_tables(ns, conf, tmp_path)
         watchdog.cancel()
         monitor.kill()
         monitor.wait()
-    assert "delete table ip6 nat64_gateway\n" in events
-    assert "add table ip6 nat64_gateway\n" in events
+    assert "delete table inet nat64_gateway\n" in events
+    assert "add table inet nat64_gateway\n" in events
     assert sum(e.startswith("# new generation") for e in events) == 1
 
     pool = ns.sh("nft", "list", "set", *TABLE, "pool")
