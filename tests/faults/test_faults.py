@@ -141,7 +141,7 @@ def test_reload_storm(gatewayd, topo):
     assert prop(g, "LowestIPv6MTU") == 1400
     routes = assert_one_copy(topo)
     assert sorted(r.split()[0] for r in routes) == ["2001:db8:64::/96", "64:ff9b:1:fffe::/96"], routes
-    table = topo.run("gw", "nft", "list", "table", "ip6", "nat64_gateway").stdout
+    table = topo.run("gw", "nft", "list", "table", "inet", "nat64_gateway").stdout
     assert "2001:db8:64::/96" in table and "64:ff9b:1:fffe::/96" in table
     assert lost <= udp.count // 10, f"UDP lost {lost}/{udp.count}"
 
@@ -296,7 +296,7 @@ def test_hostile_packets(gatewayd, topo):
           f"nat66-foreign-drops +{after['nat66-foreign-drops'] - before['nat66-foreign-drops']}")
     assert after["drop-spoofed"] >= before["drop-spoofed"] + 10
     assert after["nat66-unsolicited-drops"] >= before["nat66-unsolicited-drops"] + 10
-    counters = topo.run("gw", "nft", "list", "counter", "ip6", "nat64_gateway", "foreign").stdout
+    counters = topo.run("gw", "nft", "list", "counter", "inet", "nat64_gateway", "foreign").stdout
     assert int(re.search(r"packets (\d+)", counters).group(1)) >= 10
     assert g.state() == "running"
     # (Without it, source address selection might pick the foreign address.)

@@ -30,7 +30,7 @@ BUILD_DIR = Path(os.environ.get("NAT64_BUILD_DIR", "/work/main/build"))
 TOOL = BUILD_DIR / "tests" / "unit" / "modules-tool"
 TEMPLATE = SOURCE_DIR / "nft" / "nat64-gateway.nft.in"
 
-TABLE = ("ip6", "nat64_gateway")
+TABLE = ("inet", "nat64_gateway")
 TIMEOUT = 30
 
 CONF_BASE = """\
