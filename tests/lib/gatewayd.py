@@ -6,10 +6,13 @@ READY=1, STATUS=, RELOADING=1, WATCHDOG=1. stderr goes to a log file.
 """
 
 import json
+import shutil
 import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -53,29 +56,57 @@ class Gatewayd:
         self.proc = None
         self.notify_path = self.workdir / "notify.sock"
         self.notify = None
-        self.messages = []      # every notification received, in order
+        self._messages = []     # every notification received, in order
+        self._received, self._polled, self._lock = [], 0, threading.Lock()
 
     # -- notifications ----------------------------------------------------
+    # A thread reads the socket all the time, as PID 1 does: the kernel queues
+    # only a few datagrams per socket, and a daemon whose notifications nobody
+    # reads blocks in sd_notify().
     def _open_notify(self):
-        if self.notify:
-            self.notify.close()
+        self._close_notify()
         if self.notify_path.exists():
             self.notify_path.unlink()
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(str(self.notify_path))
         self.notify.settimeout(0.1)
+        self._received, self._polled = [], 0
+        self._reader_stop = threading.Event()
+        self._reader = threading.Thread(target=self._read_notify, daemon=True)
+        self._reader.start()
+
+    def _read_notify(self):
+        sock = self.notify
+        while not self._reader_stop.is_set():
+            try:
+                data = sock.recv(4096)
+            except (socket.timeout, BlockingIOError):
+                continue
+            except OSError:
+                break
+            with self._lock:
+                self._received.append(data.decode(errors="replace").splitlines())
+
+    def _close_notify(self):
+        if self.notify:
+            self._reader_stop.set()
+            self._reader.join()
+            self.notify.close()
+            self.notify = None
 
     def poll_notify(self):
-        """Reads pending notifications; returns the new ones (lists of lines)."""
-        new = []
-        while True:
-            try:
-                data = self.notify.recv(4096)
-            except (socket.timeout, BlockingIOError):
-                break
-            new.append(data.decode(errors="replace").splitlines())
-        self.messages.extend(new)
+        """Returns the notifications received since the last call (lists of lines)."""
+        with self._lock:
+            new = self._received[self._polled:]
+            self._polled = len(self._received)
+        self._messages.extend(new)
         return new
+
+    @property
+    def messages(self):
+        """Every notification received so far, in order."""
+        self.poll_notify()
+        return self._messages
 
     def wait_notify(self, line, timeout=10.0, since=0):
         """Waits until a notification containing line (e.g. "READY=1") arrives after index since."""
@@ -88,7 +119,7 @@ class Gatewayd:
                 raise RuntimeError(f"nat64-gatewayd exited with {self.proc.returncode}:\n{self.log_text()}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no {line} from nat64-gatewayd:\n{self.log_text()}")
-            self.poll_notify()
+            time.sleep(0.01)
 
     # -- life cycle --------------------------------------------------------
     def command(self, *extra):
@@ -96,7 +127,7 @@ class Gatewayd:
 
     def start(self, wait_ready=True, timeout=10.0):
         self._open_notify()
-        self.messages = []
+        self._messages = []
         env = self.bus.env()
         env["NOTIFY_SOCKET"] = str(self.notify_path)
         env["NAT64_LOG_LEVEL"] = self.log_level
@@ -130,12 +161,25 @@ class Gatewayd:
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                self.dump_stacks()
                 self.proc.kill()
                 self.proc.wait()
                 raise
         rc = self.proc.returncode
         self.proc = None
         return rc
+
+    def dump_stacks(self):
+        """Where a hung daemon waits: kernel stack and, with gdb, user stack (to stderr)."""
+        pid = self.proc.pid
+        try:
+            sys.stderr.write(f"--- /proc/{pid}/stack ---\n" + open(f"/proc/{pid}/stack").read())
+        except OSError:
+            pass
+        if shutil.which("gdb"):
+            r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "bt"], capture_output=True, text=True,
+                               timeout=30, check=False)
+            sys.stderr.write(f"--- gdb bt ---\n{r.stdout}")
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -146,9 +190,7 @@ class Gatewayd:
         try:
             self.stop()
         finally:
-            if self.notify:
-                self.notify.close()
-                self.notify = None
+            self._close_notify()
 
     def log_text(self):
         try:
