@@ -210,6 +210,33 @@ def test_tcp_transfer(gatewayd, topo, offload):
     assert cli["bytes"] == 8 * MB and srv["sha256"] == cli["sha256"]
 
 
+def test_gro_aggregates_cross_the_translator(gatewayd, topo):
+    """GRO on the gateway's receiving links: TCP arrives as aggregates of many
+    segments and is translated as such (gso_size shrinks or grows by 20 with
+    the header), not split and not dropped. The oracle is the data itself
+    (sha256 at both ends) and the kernel's own view: translated skbs much
+    larger than the MTU."""
+    topo.set_offload(True)
+    for dev in ("wan0", "plan6"):
+        topo.run("gw", "ethtool", "-K", dev, "gro", "on")
+        assert re.search(r"^generic-receive-offload: on",
+                         topo.run("gw", "ethtool", "-k", dev).stdout, re.M), dev
+    before = gatewayd.statistics()
+    cli, srv = T.tcp_transfer(topo, 16 * MB, upload=False)
+    assert cli["bytes"] == 16 * MB and srv["sha256"] == cli["sha256"]
+    cli, srv = T.tcp_transfer(topo, 16 * MB, upload=True)
+    assert srv["bytes"] == 16 * MB and srv["sha256"] == cli["sha256"]
+    after = gatewayd.statistics()
+    delta = {k: after[k] - before.get(k, 0) for k in after}
+    assert {k: v for k, v in delta.items() if k.startswith("drop-") and v} == {}
+    mtu = 1500
+    for direction in ("4to6", "6to4"):
+        packets, nbytes = delta[f"packets-{direction}"], delta[f"bytes-{direction}"]
+        print(f"\n{direction}: {packets} skbs, {nbytes} bytes, {nbytes / packets:.0f} bytes per skb")
+        assert nbytes >= 16 * MB
+        assert nbytes / packets > 3 * mtu, f"{direction}: translated one segment at a time"
+
+
 @pytest.mark.parametrize("offload", [True, False], ids=["offload", "no-offload"])
 def test_udp(gatewayd, topo, offload):
     topo.set_offload(offload)
