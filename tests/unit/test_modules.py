@@ -335,6 +335,9 @@ def test_render_computes_addresses(ns, conf, tmp_path, prefix, nat46):
     assert f"elements = {{ {', '.join(pool)} }}" in text
     assert f"2001:db8:d0be:cafe::/64, {client46} }}" in text
     assert f"ff3e:40:2001:db8:d0be:f00d:d09e:f00d : {group} }}" in text
+    # The port range is kept from the host's own answers (see the template).
+    assert f"elements = {{ {', '.join(ipv4)} }}" in text
+    assert "th dport 32768-65535 counter name \"unclaimed\" drop" in text
     # Template comments and placeholders are gone.
     assert not any(l.lstrip().startswith("#") for l in text.splitlines())
     assert "@?" not in text and "@!" not in text and "@POOL" not in text
@@ -352,6 +355,7 @@ def test_render_without_port_range_maps_every_protocol(ns, conf):
     assert rule in text
     assert "meta l4proto" not in text
     assert "32768" not in text
+    assert "port_range_guard" not in text     # no IPv4 hook without PortRange=
 
 
 def test_render_rejects_unknown_placeholder(ns, conf, tmp_path):
