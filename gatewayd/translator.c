@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -147,11 +148,48 @@ static int eam_keys_6(const struct nat64_eam *e, struct nat64_lpm6_key *k6, stru
         return 0;
 }
 
+static bool eam_has_key6(const void *key, const struct nat64_eam *eams, size_t n) {
+        const struct nat64_lpm6_key *k = key;
+
+        for (size_t i = 0; i < n; i++)
+                if (eams[i].v6_len == k->prefixlen && memcmp(eams[i].v6, k->addr, 16) == 0)
+                        return true;
+        return false;
+}
+
+static bool eam_has_key4(const void *key, const struct nat64_eam *eams, size_t n) {
+        const struct nat64_lpm4_key *k = key;
+
+        for (size_t i = 0; i < n; i++)
+                if (eams[i].v4_len == k->prefixlen && eams[i].v4 == k->addr)
+                        return true;
+        return false;
+}
+
+/* Deletes every key of the trie fd that eams does not have. */
+static void eam_prune(int fd, size_t key_size, const struct nat64_eam *eams, size_t n,
+                      bool (*has_key)(const void *key, const struct nat64_eam *eams, size_t n)) {
+        union {
+                struct nat64_lpm6_key k6;
+                struct nat64_lpm4_key k4;
+        } cur, next;
+        void *prev = NULL;
+
+        assert(key_size <= sizeof(cur));
+        while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+                if (!has_key(&next, eams, n) && bpf_map_delete_elem(fd, &next) == 0) {
+                        prev = NULL;    /* the trie's iteration restarts after a delete */
+                        continue;
+                }
+                memcpy(&cur, &next, key_size);
+                prev = &cur;
+        }
+}
+
 static int eam_replace(Translator *t, const struct nat64_eam *eams, size_t n) {
         int fd6 = bpf_map__fd(t->skel->maps.nat64_eam6), fd4 = bpf_map__fd(t->skel->maps.nat64_eam4);
-        struct nat64_lpm6_key k6, next6;
-        struct nat64_lpm4_key k4, next4;
-        void *prev;
+        struct nat64_lpm6_key k6;
+        struct nat64_lpm4_key k4;
         int r;
 
         /* Add or update the new set first, then remove what is no longer in it,
@@ -166,30 +204,8 @@ static int eam_replace(Translator *t, const struct nat64_eam *eams, size_t n) {
                         return r;
         }
 
-        for (prev = NULL; bpf_map_get_next_key(fd6, prev, &next6) == 0; ) {
-                bool keep = false;
-
-                for (size_t i = 0; i < n && !keep; i++)
-                        keep = eams[i].v6_len == next6.prefixlen && memcmp(eams[i].v6, next6.addr, 16) == 0;
-                if (!keep && bpf_map_delete_elem(fd6, &next6) == 0) {
-                        prev = NULL;    /* the trie's iteration restarts after a delete */
-                        continue;
-                }
-                k6 = next6;
-                prev = &k6;
-        }
-        for (prev = NULL; bpf_map_get_next_key(fd4, prev, &next4) == 0; ) {
-                bool keep = false;
-
-                for (size_t i = 0; i < n && !keep; i++)
-                        keep = eams[i].v4_len == next4.prefixlen && eams[i].v4 == next4.addr;
-                if (!keep && bpf_map_delete_elem(fd4, &next4) == 0) {
-                        prev = NULL;
-                        continue;
-                }
-                k4 = next4;
-                prev = &k4;
-        }
+        eam_prune(fd6, sizeof(k6), eams, n, eam_has_key6);
+        eam_prune(fd4, sizeof(k4), eams, n, eam_has_key4);
         return 0;
 }
 

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -467,6 +468,65 @@ def test_reload_over_dbus(gatewayd, bus, topo):
     assert not any("2001:db8:64::" in r for r in our_routes(topo))
     assert len(our_routes(topo)) == 1
     assert_ping(topo)
+
+
+def daemon_map_ids(pid):
+    """IDs of the BPF maps the process holds open (from /proc/PID/fdinfo)."""
+    ids = set()
+    for fdinfo in Path(f"/proc/{pid}/fdinfo").iterdir():
+        try:
+            m = re.search(r"^map_id:\s*(\d+)", fdinfo.read_text(), re.M)
+        except OSError:
+            continue
+        if m:
+            ids.add(int(m.group(1)))
+    return ids
+
+
+def eam_tries(pid):
+    """The daemon's EAM tries as {map name: sorted keys}, read with bpftool (an independent reader)."""
+    ids = daemon_map_ids(pid)
+    tries = {}
+    for map_id in ids:
+        info = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", str(map_id)],
+                                         capture_output=True, text=True, check=True).stdout)
+        if info.get("name") in ("nat64_eam6", "nat64_eam4"):
+            dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "id", str(map_id)],
+                                             capture_output=True, text=True, check=True).stdout)
+            tries[info["name"]] = sorted(bytes(int(b, 16) for b in e["key"]).hex() for e in dump)
+    return tries
+
+
+def lpm_key6(prefix):
+    import ipaddress
+    n = ipaddress.IPv6Network(prefix)
+    return (n.prefixlen.to_bytes(4, "little") + n.network_address.packed).hex()
+
+
+def lpm_key4(prefix):
+    import ipaddress
+    n = ipaddress.IPv4Network(prefix)
+    return (n.prefixlen.to_bytes(4, "little") + n.network_address.packed).hex()
+
+
+EAM_SETS = [
+    [("2001:db8:3::/120", "192.0.2.0/24"), ("2001:db8:4::1/128", "203.0.113.5/32")],
+    [("2001:db8:4::1/128", "203.0.113.5/32"), ("2001:db8:5::/126", "198.18.0.0/30")],
+    [],
+]
+
+
+def test_reload_replaces_eam_entries(gatewayd):
+    """Each reload leaves exactly the file's EAM entries in both tries: the
+    common ones stay, the gone ones go, and none is left over."""
+    for eams in EAM_SETS:
+        gatewayd.config.write_text(T.GATEWAY_CONF.replace(
+            "[NAT66]", "".join(f"EAM={v6} {v4}\n" for v6, v4 in eams) + "\n[NAT66]"))
+        gatewayd.call("Reload")
+        assert eam_tries(gatewayd.pid) == {
+            "nat64_eam6": sorted(lpm_key6(v6) for v6, _ in eams),
+            "nat64_eam4": sorted(lpm_key4(v4) for _, v4 in eams),
+        }, eams
 
 
 def test_reload_on_sighup(gatewayd):
