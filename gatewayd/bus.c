@@ -339,6 +339,17 @@ static int method_get_recent_drops(sd_bus_message *msg, void *userdata, sd_bus_e
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* The bus passes any valid UTF-8, but sd-bus will not read a string with a Unicode
+ * noncharacter (U+FFFE, U+FDD0, ...) and fails with -EBADMSG, which would reach the
+ * caller as InconsistentMessage "Bad message". It is a malformed argument like any other. */
+static int bus_error_set_unreadable_args(sd_bus_message *msg, sd_bus_error *error, int r) {
+        if (r != -EBADMSG)
+                return r;
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                 "Malformed arguments to %s(): not UTF-8 text without Unicode noncharacters.",
+                                 sd_bus_message_get_member(msg));
+}
+
 static int method_add_static_map(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         const char *s6, *s4, *reason = NULL;
@@ -351,7 +362,7 @@ static int method_add_static_map(sd_bus_message *msg, void *userdata, sd_bus_err
 
         r = sd_bus_message_read(msg, "ss", &s6, &s4);
         if (r < 0)
-                return r;
+                return bus_error_set_unreadable_args(msg, error, r);
         if (parse_in6(s6, &map.group6) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Not an IPv6 address: \"%s\".", s6);
         if (parse_in4(s4, &map.group4) < 0)
@@ -382,7 +393,7 @@ static int method_remove_static_map(sd_bus_message *msg, void *userdata, sd_bus_
 
         r = sd_bus_message_read(msg, "s", &s6);
         if (r < 0)
-                return r;
+                return bus_error_set_unreadable_args(msg, error, r);
         if (parse_in6(s6, &group6) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Not an IPv6 address: \"%s\".", s6);
 

@@ -70,8 +70,12 @@ const char *nat64_counter_explain(enum nat64_counter c) {
 }
 
 static int silent_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
-        if (level == LIBBPF_WARN && log_max_level >= LOG_DEBUG)
+        /* libbpf's warnings are mostly expected (no clsact qdisc to clean up
+         * after a predecessor): debug level, with journald's prefix. */
+        if (level == LIBBPF_WARN && log_max_level >= LOG_DEBUG) {
+                fputs("<7>", stderr);
                 return vfprintf(stderr, fmt, ap);
+        }
         return 0;
 }
 
