@@ -1629,6 +1629,24 @@ int xlat_6to4(struct __sk_buff *skb)
 		nat64_route_ipv4(skb, saddr4, daddr4, is_gso ? 0 : tot_len, &rt);
 		if (rt.mtu && (!mtu4 || rt.mtu < mtu4))
 			mtu4 = rt.mtu;
+		/* Nowhere to send it: decided before translating, so such a
+		 * packet is counted as dropped only, and answered as an IPv6
+		 * router would (RFC 4443 §3.1), never about an error. */
+		switch (rt.rc) {
+		case BPF_FIB_LKUP_RET_SUCCESS:
+		case BPF_FIB_LKUP_RET_NO_NEIGH:
+		case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+			break;
+		case BPF_FIB_LKUP_RET_BLACKHOLE:
+			return drop(NAT64_CNT_DROP_NO_ROUTE);
+		default:
+			if (is_error)
+				return drop(NAT64_CNT_DROP_NO_ROUTE);
+			return nat64_icmp6_error(skb, ICMPV6_DEST_UNREACH,
+						 rt.rc == BPF_FIB_LKUP_RET_PROHIBIT ? ICMPV6_ADM_PROHIBITED
+										    : ICMPV6_NOROUTE,
+						 0, NAT64_CNT_DROP_NO_ROUTE);
+		}
 	}
 	/* A DF packet (RFC 7915 §5.1: > 1260 bytes, or fragmented) that does not fit. */
 	if (mtu4 && tot_len > mtu4 && !is_error && !is_gso &&

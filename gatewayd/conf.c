@@ -244,12 +244,19 @@ static bool ifname_valid(const char *s) {
         return true;
 }
 
+/* RFC 4291 §2.7: scopes 0 (reserved), 1 (interface-local) and 2 (link-local)
+ * stay on one link. */
+#define IPV6_MCAST_SCOPE_LINK_LOCAL 2
+
 int multicast_map_validate(const Config *c, const MulticastMap *m, size_t skip_index, const char **ret_error) {
         uint32_t group4 = ntohl(m->group4.s_addr);
         const char *error = NULL;
 
         if (!IN6_IS_ADDR_MULTICAST(&m->group6))
                 error = "the IPv6 group is not a multicast address (ff00::/8, RFC 4291 §2.7)";
+        else if ((m->group6.s6_addr[1] & 0x0f) <= IPV6_MCAST_SCOPE_LINK_LOCAL)
+                error = "the IPv6 group's scope is reserved, interface-local or link-local (RFC 4291 §2.7): "
+                        "a router never forwards it";
         else if (!IN_MULTICAST(group4))
                 error = "the IPv4 group is not a multicast address (224.0.0.0/4, RFC 5771)";
         else if ((group4 & 0xffffff00u) == 0xe0000000u)

@@ -297,6 +297,34 @@ def test_multicast_static_map(gatewayd, topo):
     assert res["peer"] == T.GW_WAN_ADDR and res["data"] == "hello"
 
 
+@pytest.mark.parametrize("route, code, text", [
+    ("unreachable", 0, "No route"),
+    ("prohibit", 1, "Administratively prohibited"),
+    ("blackhole", None, None),
+])
+def test_no_ipv4_route(gatewayd, topo, route, code, text):
+    """Without an IPv4 route the translator answers as an IPv6 router would
+    (RFC 4443 §3.1: Destination Unreachable, code 0 no route / 1 prohibited;
+    a blackhole route stays silent) and counts the packet as dropped, not as
+    translated."""
+    topo.ip("gw", "route", "add", route, f"{T.INET_ADDR}/32")
+    try:
+        before = gatewayd.statistics()
+        r = T.ping(topo, "lan6", T.INET_ADDR6, count=2)
+        after = gatewayd.statistics()
+    finally:
+        topo.ip("gw", "route", "del", route, f"{T.INET_ADDR}/32")
+    assert r.returncode != 0
+    if text:
+        assert f"Destination unreachable: {text}" in r.stdout, r.stdout
+    else:
+        assert "Destination unreachable" not in r.stdout, r.stdout
+    assert after["drop-no-route"] - before["drop-no-route"] == 2
+    assert after["packets-6to4"] == before["packets-6to4"]
+    assert after["icmp-errors-sent"] - before["icmp-errors-sent"] == (0 if code is None else 2)
+    assert_ping(topo)
+
+
 @pytest.mark.parametrize("mtu", [1400, 1000])
 def test_pmtud(gatewayd, topo, mtu):
     """A smaller WAN (changed while running): the translator link follows, large transfers complete."""
