@@ -70,11 +70,19 @@ class TcpStream:
     """lan6 -> inet TCP upload at a bounded rate, in the background."""
 
     def __init__(self, topo, nbytes, rate, port=5101):
-        self.topo, self.nbytes = topo, nbytes
+        self.topo, self.nbytes, self.port = topo, nbytes, port
         self.srv = T.start_server(topo, "inet", "tcp-server", str(port), "sink", str(nbytes))
         self.cli = topo.popen("lan6", T.PYTHON, str(T.TRAFFIC), "tcp-client", T.INET_ADDR6, str(port), "send",
                               str(nbytes), "--rate", str(rate),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def wait_established(self, timeout=10):
+        """Until the flow is established (a connect() while the WAN is away
+        fails at once: the gateway answers No route, as a router does)."""
+        return wait_for(lambda: [e for e in conntrack_entries(self.topo, "-f", "ipv6", "-p", "tcp",
+                                                              "--dport", str(self.port))
+                                 if "ESTABLISHED" in e],
+                        timeout=timeout, interval=0.05, what="the TCP flow established")
 
     def finish(self, timeout=120):
         out, err = self.cli.communicate(timeout=timeout)
@@ -151,9 +159,8 @@ def test_reload_storm(gatewayd, topo):
 def test_sigkill_during_transfer(make_gatewayd, topo):
     first = make_gatewayd()
     tcp = TcpStream(topo, 12 * MB, rate=2 * MB)
-    time.sleep(1.5)
-    entries = conntrack_entries(topo, "-f", "ipv6", "-p", "tcp", "--dport", "5101")
-    assert entries and "ESTABLISHED" in entries[0], entries
+    tcp.wait_established()
+    time.sleep(1.0)
     udp = UdpStream(topo, 300)
     time.sleep(0.5)
     t_kill = time.monotonic()
@@ -177,12 +184,16 @@ def test_wan_flap_while_traffic_flows(gatewayd, topo):
     g = gatewayd
     tcp = TcpStream(topo, 10 * MB, rate=1 * MB)
     udp = UdpStream(topo, 500)
+    tcp.wait_established()
     down = 0.0          # seconds the WAN was down or absent, while UDP flowed at 50/s
     for _ in range(3):
         t0 = time.monotonic()
         topo.ip("gw", "link", "set", "wan0", "down")
         time.sleep(0.3)
         topo.ip("gw", "link", "set", "wan0", "up")
+        # The kernel flushed the IPv4 routes through the downed link; the
+        # network manager (not nat64-gatewayd) puts the default route back.
+        topo.ip("gw", "route", "replace", "default", "via", T.INET_WAN_ADDR)
         down += time.monotonic() - t0
         time.sleep(0.7)
     for _ in range(2):
