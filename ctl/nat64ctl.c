@@ -21,6 +21,7 @@
 #include "build-config.h"
 #include "bus.h"
 #include "conf.h"
+#include "json.h"
 #include "log.h"
 #include "macro.h"
 #include "rfc6052.h"
@@ -53,22 +54,6 @@ static size_t strv_length(char **l) {
         for (; l && l[n]; n++)
                 ;
         return n;
-}
-
-/* A JSON string, escaped as RFC 8259 §7 requires. */
-static void json_print_string(const char *s) {
-        putchar('"');
-        for (; *s; s++) {
-                unsigned char ch = *s;
-
-                if (ch == '"' || ch == '\\')
-                        printf("\\%c", ch);
-                else if (ch < 0x20)
-                        printf("\\u%04x", ch);
-                else
-                        putchar(ch);
-        }
-        putchar('"');
 }
 
 /* ---- pager: long outputs (thousands of maps) into less, as systemd's tools do ---- */
@@ -599,7 +584,7 @@ static int verb_statistics(sd_bus *bus, int argc, char *argv[]) {
                 for (size_t i = 0; i < n; i++) {
                         if (i > 0)
                                 putchar(',');
-                        json_print_string(counters[i].name);
+                        json_write_string(stdout, counters[i].name);
                         printf(":%llu", (unsigned long long) counters[i].value);
                 }
                 puts("}");
@@ -654,13 +639,13 @@ static int verb_drops(sd_bus *bus, int argc, char *argv[]) {
                 if (arg_json) {
                         printf("%s{\"monotonic_usec\":%llu,\"reason\":", n > 0 ? "," : "",
                                (unsigned long long) usec);
-                        json_print_string(reason);
+                        json_write_string(stdout, reason);
                         printf(",\"link\":");
-                        json_print_string(ifname);
+                        json_write_string(stdout, ifname);
                         printf(",\"source\":");
-                        json_print_string(src);
+                        json_write_string(stdout, src);
                         printf(",\"destination\":");
-                        json_print_string(dst);
+                        json_write_string(stdout, dst);
                         printf(",\"protocol\":%u,\"source_port\":%u,\"destination_port\":%u,\"length\":%u}",
                                proto, sport, dport, len);
                 } else {
@@ -717,9 +702,9 @@ static int verb_maps(sd_bus *bus, int argc, char *argv[]) {
         while ((r = sd_bus_message_read(reply, "(ss)", &group6, &group4)) > 0) {
                 if (arg_json) {
                         printf("%s{\"ipv6\":", n > 0 ? "," : "");
-                        json_print_string(group6);
+                        json_write_string(stdout, group6);
                         printf(",\"ipv4\":");
-                        json_print_string(group4);
+                        json_write_string(stdout, group4);
                         putchar('}');
                 } else
                         printf("%-*s %s\n", INET6_ADDRSTRLEN, group6, group4);

@@ -10,6 +10,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus.h"
+#include "json.h"
 #include "log.h"
 #include "nft.h"
 
@@ -478,21 +479,6 @@ static const sd_bus_vtable gateway_vtable[] = {
 };
 
 /* ---- Describe(): the properties and statistics as JSON ---- */
-
-static void json_write_string(FILE *f, const char *s) {
-        fputc('"', f);
-        for (; *s; s++) {
-                unsigned char ch = *s;
-
-                if (ch == '"' || ch == '\\')
-                        fprintf(f, "\\%c", ch);
-                else if (ch < 0x20)
-                        fprintf(f, "\\u%04x", ch);
-                else
-                        fputc(ch, f);
-        }
-        fputc('"', f);
-}
 
 /*
  * Converts the next complete value of a sealed message to JSON, generically,
