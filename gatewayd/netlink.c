@@ -272,22 +272,33 @@ static int link_get_cb(const struct nlmsghdr *nlh, void *userdata) {
         return link_info_parse(nlh, userdata);
 }
 
+/* A link request of type (RTM_*LINK) about ifindex (0: by name or new). */
+static struct ifinfomsg *link_request_put(uint8_t *buf, uint16_t type, uint16_t flags, int ifindex,
+                                          struct nlmsghdr **ret_nlh) {
+        struct nlmsghdr *nlh;
+        struct ifinfomsg *ifi;
+
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = flags;
+        ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_index = ifindex;
+        *ret_nlh = nlh;
+        return ifi;
+}
+
 /* By ifindex, or by name if ifindex is 0. -ENODEV if there is no such link. */
 static int link_get(Netlink *nl, int ifindex, const char *ifname, LinkInfo *ret) {
         uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh;
-        struct ifinfomsg *ifi;
         LinkInfo info = {};
         int r;
 
         if (ifindex <= 0 && (!ifname || strlen(ifname) >= IFNAMSIZ))
                 return -EINVAL;
 
-        nlh = mnl_nlmsg_put_header(buf);
-        nlh->nlmsg_type = RTM_GETLINK;
-        ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-        ifi->ifi_family = AF_UNSPEC;
-        ifi->ifi_index = ifindex > 0 ? ifindex : 0;
+        (void) link_request_put(buf, RTM_GETLINK, 0, ifindex > 0 ? ifindex : 0, &nlh);
         if (ifindex <= 0)
                 mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
 
@@ -340,14 +351,8 @@ int netlink_link_mac(Netlink *nl, int ifindex, uint8_t ret_mac[6]) {
 static int link_delete(Netlink *nl, int ifindex) {
         uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh;
-        struct ifinfomsg *ifi;
 
-        nlh = mnl_nlmsg_put_header(buf);
-        nlh->nlmsg_type = RTM_DELLINK;
-        ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-        ifi->ifi_family = AF_UNSPEC;
-        ifi->ifi_index = ifindex;
-
+        (void) link_request_put(buf, RTM_DELLINK, 0, ifindex, &nlh);
         return netlink_socket_transact(nl->socket, nlh, NULL, NULL);
 }
 
@@ -361,11 +366,7 @@ static int translator_link_create(Netlink *nl, uint32_t mtu) {
         struct nlmsghdr *nlh;
         struct ifinfomsg *ifi;
 
-        nlh = mnl_nlmsg_put_header(buf);
-        nlh->nlmsg_type = RTM_NEWLINK;
-        nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-        ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-        ifi->ifi_family = AF_UNSPEC;
+        (void) link_request_put(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, &nlh);
         mnl_attr_put_strz(nlh, IFLA_IFNAME, TRANSLATOR_LINK);
         mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 
@@ -391,11 +392,7 @@ static int link_configure(Netlink *nl, int ifindex, uint32_t mtu, unsigned flags
         struct nlmsghdr *nlh;
         struct ifinfomsg *ifi;
 
-        nlh = mnl_nlmsg_put_header(buf);
-        nlh->nlmsg_type = RTM_NEWLINK;
-        ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-        ifi->ifi_family = AF_UNSPEC;
-        ifi->ifi_index = ifindex;
+        ifi = link_request_put(buf, RTM_NEWLINK, 0, ifindex, &nlh);
         ifi->ifi_flags = flags;
         ifi->ifi_change = flags_mask;
         mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
