@@ -584,6 +584,42 @@ static __always_inline int swap_macs(struct __sk_buff *skb)
 }
 
 /*
+ * Whether a packet may be answered with an ICMP error at all, checked where
+ * every error is built so no caller can forget: never about an ICMP error,
+ * an IPv4 non-initial fragment, or a multicast or broadcast destination
+ * (RFC 1122 §3.2.2, RFC 1812 §4.3.2.7); in IPv6 (RFC 4443 §2.4(e)) only
+ * Packet Too Big may answer a multicast destination. Errors hidden behind
+ * IPv6 extension headers are the callers' to see (the walker knows them).
+ */
+static __always_inline int may_answer4(struct __sk_buff *skb, const struct iphdr *ip)
+{
+	__u8 type;
+
+	if ((ip->frag_off & bpf_htons(IP_OFFMASK)) || (bpf_ntohl(ip->daddr) & 0xf0000000) == 0xe0000000 ||
+	    ip->daddr == 0xffffffff)
+		return 0;
+	if (ip->protocol != IPPROTO_ICMP)
+		return 1;
+	if (bpf_skb_load_bytes(skb, ETH_HLEN + ip->ihl * 4, &type, 1))
+		return 0;
+	return type != ICMP_DEST_UNREACH && type != ICMP_SOURCE_QUENCH && type != ICMP_REDIRECT &&
+	       type != ICMP_TIME_EXCEEDED && type != ICMP_PARAMETERPROB;
+}
+
+static __always_inline int may_answer6(struct __sk_buff *skb, const struct ipv6hdr *ip6, __u32 type)
+{
+	__u8 icmp_type;
+
+	if (ip6->daddr.s6_addr[0] == 0xff && type != ICMPV6_PKT_TOOBIG)
+		return 0;
+	if (ip6->nexthdr != IPPROTO_ICMPV6)
+		return 1;
+	if (bpf_skb_load_bytes(skb, ETH_HLEN + IPV6_HDR_LEN, &icmp_type, 1))
+		return 0;
+	return icmp_type >= 128;	/* RFC 4443 §2.1: below 128, errors */
+}
+
+/*
  * Turn the IPv4 packet in skb into an ICMPv4 error about it and send it
  * back out of the device it came in on. rest is the second header word.
  */
@@ -595,11 +631,11 @@ __noinline int nat64_icmp4_error(struct __sk_buff *skb, __u32 type, __u32 code, 
 	__u32 quoted, tot;
 	__u16 check;
 
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &orig, sizeof(orig)) || !may_answer4(skb, &orig))
+		return drop(why);
 	count(why);
 	if (!ratelimit_allow(cfg))
 		return drop(NAT64_CNT_DROP_RATELIMITED);
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &orig, sizeof(orig)))
-		return TC_ACT_SHOT;
 
 	quoted = skb->len - ETH_HLEN;
 	if (quoted > ICMP4_ERROR_MAX - IPV4_HDR_LEN - ICMP_HDR_LEN)
@@ -642,11 +678,11 @@ __noinline int nat64_icmp6_error(struct __sk_buff *skb, __u32 type, __u32 code, 
 	__u32 quoted, sum;
 	__u16 check;
 
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &orig, sizeof(orig)) || !may_answer6(skb, &orig, type))
+		return drop(why);
 	count(why);
 	if (!ratelimit_allow(cfg))
 		return drop(NAT64_CNT_DROP_RATELIMITED);
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &orig, sizeof(orig)))
-		return TC_ACT_SHOT;
 
 	quoted = skb->len - ETH_HLEN;
 	if (quoted > ICMP6_ERROR_MAX - IPV6_HDR_LEN - ICMP_HDR_LEN)

@@ -4,13 +4,13 @@ a wrong checksum, lengths that lie, protocol numbers without meaning in the
 other family, Ethernet padding, errors without any source to give them.
 (Most come from the fuzzer, tests/fuzz/fuzz_xlat.py.)"""
 import pytest
-from scapy.layers.inet import ICMP, IP
-from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6EchoRequest, IPv6
+from scapy.layers.inet import ICMP, IP, UDP
+from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6EchoRequest, ICMPv6ParamProblem, IPv6, IPv6ExtHdrRouting
 from scapy.packet import Raw
 
 import xlat
 from pkt import (H4, H4_6, H6, H6_4, PAYLOAD, R4, R6, TC_ACT_SHOT, expect6, frame4, frame6,
-                 translate_ok, udp_pair)
+                 generated_error, translate_ok, udp_pair)
 
 
 @pytest.mark.parametrize("direction", ["4to6", "6to4"])
@@ -94,3 +94,45 @@ def test_icmp4_error_with_trailing_bytes_translated(trailer):
     from pkt import expect_icmp6_error, R4_6
     want = bytes(expect_icmp6_error(f, R4_6, H6, ICMPv6DestUnreach(code=4), bytes(p6), hlim=60, swapped=False))
     assert out[:len(want)] == want, xlat.hexdiff(out[:len(want)], want)
+
+
+# -- never an ICMP error about what must not be answered (10M-packet fuzz finds) --
+# RFC 1122 §3.2.2, RFC 1812 §4.3.2.7, RFC 4443 §2.4(e); the rule lives where
+# every error is built, so each case below reaches it by a different rule.
+
+def _dropped_unanswered(flags, direction, frame, reason):
+    t = xlat.shared(*flags)
+    before = t.counters()
+    assert t.run(direction, frame) == (TC_ACT_SHOT, None)
+    delta = xlat.counter_delta(before, t.counters())
+    assert delta.get(reason) == 1 and "icmp-errors-sent" not in delta, delta
+
+
+@pytest.mark.parametrize("proto", [1, 17])
+@pytest.mark.parametrize("frag, flags", [(16, "DF"), (8000, "MF+DF"), (512, "DF+evil")])
+def test_no_fragmentation_needed_about_a_non_initial_fragment(frag, flags, proto):
+    """A DF-marked non-initial fragment too big for the IPv6 side: dropped,
+    never answered (an error about a fragment tail cannot be matched)."""
+    p = IP(src=H4, dst=H6_4, flags=flags, frag=frag, id=7, proto=proto) / Raw(bytes(1400))
+    _dropped_unanswered(["--mtu-v6", "1280"], "4to6", frame4(p), "drop-too-big")
+
+
+def test_fragmentation_needed_about_an_initial_fragment_still_sent():
+    """The same packet as a first fragment is answered (the rule above is not too wide)."""
+    p = IP(src=H4, dst=H6_4, flags="DF", id=7) / UDP(sport=9, dport=9) / Raw(bytes(1400))
+    out = generated_error(["--mtu-v6", "1280"], "4to6", frame4(p))
+    assert IP(out[14:]).getlayer(ICMP).type == 3 and IP(out[14:]).getlayer(ICMP).code == 4
+
+
+@pytest.mark.parametrize("dst", ["ff0e::1", "ff9b::808:404:401", "ffe9:b032:3e93:a385:1e42:3bd1:8c12:ec44"])
+def test_no_parameter_problem_about_a_multicast_destination(dst):
+    """A Routing header with Segments Left != 0 (RFC 7915 §5.1: Parameter
+    Problem) sent to a multicast group: dropped, not answered."""
+    p = IPv6(src=H6, dst=dst) / IPv6ExtHdrRouting(type=0, segleft=1, addresses=[H4_6]) / UDP() / Raw(PAYLOAD)
+    _dropped_unanswered([], "6to4", frame6(p), "drop-ext-header")
+
+
+def test_parameter_problem_about_a_unicast_destination_still_sent():
+    p = IPv6(src=H6, dst=H4_6) / IPv6ExtHdrRouting(type=0, segleft=1, addresses=[H4_6]) / UDP() / Raw(PAYLOAD)
+    out = generated_error([], "6to4", frame6(p))
+    assert IPv6(out[14:]).getlayer(ICMPv6ParamProblem) is not None
