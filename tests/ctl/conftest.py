@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Fixtures for the nat64ctl tests: nat64ctl against the real nat64-gatewayd
-on a private system bus, in network namespaces (tests/lib does the work).
+on a private system bus, in network namespaces. The topology, bus and daemon
+fixtures are tests/integration's, loaded by path (as tests/faults does).
 
 Run as root with the system python: /usr/bin/python3 -m pytest tests/ctl
 NAT64_BUILD_DIR selects the build directory (default ./build); NAT64CTL
@@ -8,75 +9,45 @@ may name another nat64ctl binary (default <build>/ctl/nat64ctl).
 Teardown deletes the namespaces and kills only the PIDs the fixtures started.
 """
 
-import shutil
-import sys
+import importlib.util
+from pathlib import Path
 
 import pytest
 
-from ctl_env import LIB_ERROR, POLICY, Ctl, PrivateBus, gw_lib, nat64ctl_binary, topology
+from ctl_env import Ctl, nat64ctl_binary
+
+HERE = Path(__file__).resolve().parent
+_spec = importlib.util.spec_from_file_location("nat64_integration_conftest", HERE.parent / "integration" / "conftest.py")
+_integration = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_integration)
+
+topo = _integration.topo
+bus = _integration.bus
+make_gatewayd = _integration.make_gatewayd
+gatewayd = _integration.gatewayd
 
 
-def _require(*reasons):
-    reasons = [r for r in reasons if r]
-    if reasons:
-        pytest.skip("; ".join(reasons))
-
-
-def _binary_reason():
+def _require_binary():
     b = nat64ctl_binary()
-    return None if b.exists() else f"{b} not built (meson setup build && ninja -C build)"
+    if not b.exists():
+        pytest.skip(f"{b} not built (meson setup build && ninja -C build)")
 
 
 @pytest.fixture
 def ctl():
     """nat64ctl without a bus: usage errors, check-config."""
-    _require(_binary_reason())
+    _require_binary()
     return Ctl()
-
-
-@pytest.fixture
-def bus():
-    _require(_binary_reason(), LIB_ERROR,
-             None if shutil.which("dbus-daemon") else "dbus-daemon missing (Debian package dbus)",
-             None if shutil.which("busctl") else "busctl missing (Debian package systemd)")
-    b = PrivateBus(policy_files=[POLICY]).start()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 @pytest.fixture
 def bus_ctl(bus):
     """nat64ctl on a private bus where no daemon runs."""
+    _require_binary()
     return Ctl(bus.address)
 
 
 @pytest.fixture
-def topo():
-    _require(LIB_ERROR)
-    t = topology.Topology().create()
-    try:
-        yield t
-    finally:
-        t.destroy()
-
-
-@pytest.fixture
-def gatewayd(topo, bus, tmp_path):
-    """The daemon on the reference topology (topology.GATEWAY_CONF), READY."""
-    _require(None if gw_lib.daemon_binary().exists() else f"{gw_lib.daemon_binary()} not built")
-    g = gw_lib.Gatewayd(topo, bus, tmp_path / "gatewayd")
-    try:
-        g.start()
-        yield g
-    finally:
-        try:
-            g.close()
-        finally:
-            sys.stderr.write(f"--- {g.log} ---\n{g.log_text()}\n")
-
-
-@pytest.fixture
 def daemon_ctl(gatewayd, bus):
+    _require_binary()
     return Ctl(bus.address)

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""What the nat64ctl tests share: where the binaries are, tests/lib's
-fixtures (or why they are missing), and a runner for nat64ctl.
+"""What the nat64ctl tests share: where the binaries are, tests/lib, and a
+runner for nat64ctl.
 A module of its own name, not conftest: every test directory has a conftest."""
 
 import atexit
@@ -15,18 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "lib"))
 
-# tests/lib is another engineer's; without it only the tests that need no
-# daemon run, and the others say why they skip.
-try:
-    import gatewayd as gw_lib
-    import topology
-    from privbus import PrivateBus
-    LIB_ERROR = None
-except ImportError as e:        # pragma: no cover - depends on the tree's state
-    gw_lib = topology = PrivateBus = None
-    LIB_ERROR = f"tests/lib fixtures unavailable: {e}"
-
-POLICY = ROOT / "units" / "org.nat64.Gateway1.conf"
+import gatewayd as gw_lib  # noqa: E402
+import topology  # noqa: E402
 
 
 def build_dir() -> Path:
