@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Fixtures for the nat64ctl tests: nat64ctl against the real nat64-gatewayd
 on a private system bus, in network namespaces. The topology, bus and daemon
-fixtures are tests/integration's, loaded by path (as tests/faults does).
+fixtures are tests/lib/fixtures.py's, as for tests/integration and tests/faults.
 
 Run as root with the system python: /usr/bin/python3 -m pytest tests/ctl
 NAT64_BUILD_DIR selects the build directory (default ./build); NAT64CTL
@@ -9,22 +9,10 @@ may name another nat64ctl binary (default <build>/ctl/nat64ctl).
 Teardown deletes the namespaces and kills only the PIDs the fixtures started.
 """
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from ctl_env import Ctl, nat64ctl_binary
-
-HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("nat64_integration_conftest", HERE.parent / "integration" / "conftest.py")
-_integration = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_integration)
-
-topo = _integration.topo
-bus = _integration.bus
-make_gatewayd = _integration.make_gatewayd
-gatewayd = _integration.gatewayd
+from fixtures import bus, gatewayd, make_gatewayd, topo  # noqa: F401  (ctl_env put tests/lib on the path)
 
 
 def _require_binary():

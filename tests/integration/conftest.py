@@ -8,86 +8,10 @@ Run as root with the system python: /usr/bin/python3 -m pytest tests/integration
 (NAT64_BUILD_DIR selects the build directory, default ./build).
 """
 
-import os
-import shutil
 import sys
 from pathlib import Path
 
-import pytest
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-LIB = Path(__file__).resolve().parents[1] / "lib"
-sys.path.insert(0, str(LIB))
-
-import gatewayd as gw_lib  # noqa: E402
-import topology  # noqa: E402
-from privbus import PrivateBus  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-POLICY = ROOT / "units" / "org.nat64.Gateway1.conf"
-
-
-def pytest_collection_modifyitems(config, items):
-    reasons = []
-    if os.geteuid() != 0:
-        reasons.append("needs root (network namespaces, BPF)")
-    if not gw_lib.daemon_binary().exists():
-        reasons.append(f"{gw_lib.daemon_binary()} not built")
-    for tool in ("ip", "dbus-daemon", "busctl", "nft", "tc"):
-        if not shutil.which(tool):
-            reasons.append(f"{tool} missing")
-    if not reasons:
-        return
-    skip = pytest.mark.skip(reason="; ".join(reasons))
-    for item in items:
-        if "no_daemon" not in item.keywords:
-            item.add_marker(skip)
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "no_daemon: runs without root, namespaces or the built daemon")
-
-
-@pytest.fixture
-def topo():
-    t = topology.Topology().create()
-    try:
-        yield t
-    finally:
-        t.destroy()
-
-
-@pytest.fixture
-def bus():
-    # Not under tmp_path: "nobody" must reach the socket (pytest dirs are 0700).
-    b = PrivateBus(policy_files=[POLICY]).start()
-    try:
-        yield b
-    finally:
-        b.stop()
-
-
-@pytest.fixture
-def make_gatewayd(topo, bus, tmp_path):
-    """Factory: make_gatewayd(config_text=..., start=True) -> Gatewayd."""
-    made = []
-
-    def make(config_text=topology.GATEWAY_CONF, start=True, **kw):
-        g = gw_lib.Gatewayd(topo, bus, tmp_path / f"gatewayd{len(made)}", config_text=config_text, **kw)
-        made.append(g)
-        if start:
-            g.start()
-        return g
-
-    yield make
-    for g in made:
-        try:
-            g.close()
-        finally:
-            if g.log.exists():
-                # Shown by pytest for failing tests.
-                sys.stderr.write(f"--- {g.log} ---\n{g.log_text()}\n")
-
-
-@pytest.fixture
-def gatewayd(make_gatewayd):
-    return make_gatewayd()
+from fixtures import (bus, gatewayd, make_gatewayd, pytest_collection_modifyitems,  # noqa: E402,F401
+                      pytest_configure, topo)
