@@ -25,6 +25,7 @@
 #include "log.h"
 #include "macro.h"
 #include "rfc6052.h"
+#include "statistics.h"
 #include "translator.h"
 
 /*
@@ -500,12 +501,13 @@ static int verb_status(sd_bus *bus, int argc, char *argv[]) {
 
 /* ---- statistics ---- */
 
-/* The explanation of a counter the daemon names, from NAT64_COUNTERS; NULL for one this build does not know. */
+/* The explanation of a counter the daemon names: the translator's (NAT64_COUNTERS)
+ * or the table's and the daemon's (statistics.c); NULL for one this build does not know. */
 static const char *counter_explain(const char *name) {
         for (enum nat64_counter c = 0; c < _NAT64_CNT_MAX; c++)
                 if (streq(name, nat64_counter_to_string(c)))
                         return nat64_counter_explain(c);
-        return NULL;
+        return gateway_statistic_explain(name);
 }
 
 /* Drop counters by their names: the translator's "drop-<reason>" (NAT64_COUNTERS),

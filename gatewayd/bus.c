@@ -13,6 +13,7 @@
 #include "json.h"
 #include "log.h"
 #include "nft.h"
+#include "statistics.h"
 
 #define BUS_ERROR_NO_SUCH_STATIC_MAP "org.nat64.Gateway1.Error.NoSuchStaticMap"
 
@@ -216,18 +217,6 @@ static int check_root(sd_bus_message *msg, sd_bus_error *error) {
         return 0;
 }
 
-/* The named counters of our nftables table, under the names GetStatistics() gives them. */
-static const struct {
-        const char *counter, *packets, *bytes;
-} nft_statistics[] = {
-        { "unsolicited",     "nat66-unsolicited-drops", NULL },
-        { "foreign",         "nat66-foreign-drops",     NULL },
-        { "nat46",           "nat46-packets",           "nat46-bytes" },
-        { "multicast",       "multicast-packets",       "multicast-bytes" },
-        { "multicast_stale", "multicast-stale-drops",   NULL },
-        { "unclaimed",       "port-range-unclaimed-drops", NULL },
-};
-
 static int append_nft_statistics(sd_bus_message *reply) {
         NftCounter counters[16];
         size_t n = 0;
@@ -237,19 +226,22 @@ static int append_nft_statistics(sd_bus_message *reply) {
         if (nft_read_counters(counters, ELEMENTSOF(counters), &n) < 0)
                 n = 0;
 
-        for (size_t i = 0; i < ELEMENTSOF(nft_statistics); i++) {
+        for (size_t i = 0; i < gateway_statistics_count; i++) {
+                const GatewayStatistic *s = &gateway_statistics[i];
                 uint64_t packets = 0, bytes = 0;
 
+                if (!s->nft_counter)
+                        continue;
                 for (size_t j = 0; j < n; j++)
-                        if (streq(counters[j].name, nft_statistics[i].counter)) {
+                        if (streq(counters[j].name, s->nft_counter)) {
                                 packets = counters[j].packets;
                                 bytes = counters[j].bytes;
                         }
-                r = sd_bus_message_append(reply, "{st}", nft_statistics[i].packets, packets);
+                r = sd_bus_message_append(reply, "{st}", s->packets, packets);
                 if (r < 0)
                         return r;
-                if (nft_statistics[i].bytes) {
-                        r = sd_bus_message_append(reply, "{st}", nft_statistics[i].bytes, bytes);
+                if (s->bytes) {
+                        r = sd_bus_message_append(reply, "{st}", s->bytes, bytes);
                         if (r < 0)
                                 return r;
                 }
@@ -276,7 +268,7 @@ static int append_statistics(Manager *m, sd_bus_message *reply) {
         r = append_nft_statistics(reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(reply, "{st}", "conntrack-full-events", m->conntrack_full_events);
+        r = sd_bus_message_append(reply, "{st}", GATEWAY_STATISTIC_CONNTRACK_FULL, m->conntrack_full_events);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);

@@ -42,6 +42,19 @@ def counters_from_header():
     return dict(re.findall(r'X\(\s*\w+,\s*"([^"]+)",\s*"([^"]+)"\)', text))
 
 
+def statistics_from_source():
+    """gateway_statistics[] of gatewayd/statistics.c: {name: explanation} for packets and bytes."""
+    text = (ROOT / "gatewayd" / "statistics.c").read_text()
+    out = {}
+    for packets, nbytes, why in re.findall(
+            r'\{\s*(?:"[^"]+"|NULL),\s*(?:GATEWAY_STATISTIC_CONNTRACK_FULL|"([^"]+)"),\s*(?:"([^"]+)"|NULL),\s*"([^"]+)"\s*\}',
+            text):
+        out[packets or "conntrack-full-events"] = why
+        if nbytes:
+            out[nbytes] = why
+    return out
+
+
 def prop(bus, name, user=None):
     r = bus.busctl("--json=short", "get-property", *BUS_ARGS, name, user=user)
     return json.loads(r.stdout)["data"]
@@ -412,13 +425,13 @@ def test_statistics(daemon_ctl, bus, topo):
     assert r.returncode == EXIT_OK, r.stderr
     sections = parse_statistics(r.stdout)
     assert list(sections) == ["Traffic", "Drops"]
-    explain = counters_from_header()
+    explain = counters_from_header() | statistics_from_source()
     seen = []
     for section, rows in sections.items():
         for name, value, text in rows:
             assert is_drop(name) == (section == "Drops"), name
-            # NAT64_COUNTERS explains the translator's; others are listed as they are.
-            assert text == explain.get(name), name
+            # NAT64_COUNTERS explains the translator's, statistics.c the rest: every one.
+            assert text and text == explain.get(name), name
             assert before[name] <= value <= busctl_statistics(bus)[name]
             seen.append(name)
     assert sorted(seen) == sorted(before)
