@@ -4,7 +4,7 @@ LowestIPv6MTU (the tail from a rerun marked NAT64_MARK_TAIL_FRAGMENT), and
 packets too big for the egress MTU."""
 import pytest
 from scapy.layers.inet import ICMP, IP, TCP, UDP
-from scapy.layers.inet6 import ICMPv6PacketTooBig, IPv6, IPv6ExtHdrFragment
+from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6PacketTooBig, IPv6, IPv6ExtHdrFragment
 from scapy.packet import Raw
 
 import xlat
@@ -229,3 +229,47 @@ def test_fragmented_icmp_echo_dropped(direction):
     before = t.counters()
     assert t.run(direction, f) == (TC_ACT_SHOT, None)
     assert xlat.counter_delta(before, t.counters()) == {"drop-fragment": 1}
+
+
+# --- crafted fragments (the attacks of RFC 1858 and RFC 3128, RFC 5722) ------------
+
+@pytest.mark.parametrize("proto, cut", [(6, 8), (6, 16), (17, 4), (1, 2), (6, 0)],
+                         ids=["tcp-8", "tcp-16", "udp-4", "icmp-2", "tcp-empty"])
+def test_tiny_first_fragment_4to6_dropped(proto, cut):
+    """A first fragment too short for its L4 header (the checksum the translator
+    must update is not in it): dropped and counted, never sent on with a stale
+    checksum (RFC 1858 §3: no legitimate sender makes these)."""
+    d = bytes(IP(src=H4, dst=H6_4, proto=proto) /
+              (TCP(sport=53, dport=40000) if proto == 6 else UDP(sport=53, dport=40000) if proto == 17
+               else ICMP(type=8)) / Raw(DATA[:100]))[20:]
+    f = frame4(IP(src=H4, dst=H6_4, flags="MF", frag=0, id=0x77, proto=proto) / Raw(d[:cut]))
+    t = xlat.shared()
+    before = t.counters()
+    assert t.run("4to6", f) == (TC_ACT_SHOT, None)
+    assert set(xlat.counter_delta(before, t.counters())) <= {"drop-malformed", "drop-fragment"}
+
+
+@pytest.mark.parametrize("nh, cut", [(6, 8), (6, 16), (17, 4), (58, 2), (6, 0)],
+                         ids=["tcp-8", "tcp-16", "udp-4", "icmpv6-2", "tcp-empty"])
+def test_tiny_first_fragment_6to4_dropped(nh, cut):
+    d = bytes(IPv6(src=H6, dst=H4_6) /
+              (TCP(sport=40000, dport=53) if nh == 6 else UDP(sport=40000, dport=53) if nh == 17
+               else ICMPv6EchoRequest()) / Raw(DATA[:100]))[40:]
+    f = frame6(IPv6(src=H6, dst=H4_6) / IPv6ExtHdrFragment(nh=nh, offset=0, m=1, id=0x77) / Raw(d[:cut]))
+    t = xlat.shared()
+    before = t.counters()
+    assert t.run("6to4", f) == (TC_ACT_SHOT, None)
+    assert set(xlat.counter_delta(before, t.counters())) <= {"drop-malformed", "drop-fragment"}
+
+
+def test_overlapping_fragments_4to6_each_translated_as_itself():
+    """Stateless: overlapping IPv4 fragments become IPv6 fragments with the
+    same offsets and bytes, nothing merged or rewritten, so the IPv6 receiver
+    sees the overlap and drops the datagram (RFC 5722)."""
+    d6, d4 = udp_datagram_4to6(200)
+    for offset, start, length in ((0, 0, 96), (8, 64, 96)):     # bytes 64..95 twice
+        p4 = IP(src=H4, dst=H6_4, id=0x99, flags="MF", frag=offset, proto=17) / Raw(d4[start:start + length])
+        f = frame4(p4)
+        p6 = IPv6(src=H4_6, dst=H6, nh=44) / IPv6ExtHdrFragment(nh=17, offset=offset, m=1, id=0x99) / \
+            Raw(d6[start:start + length])
+        assert_frame(translate_ok([], "4to6", f), expect6(f, p6))
