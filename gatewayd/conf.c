@@ -230,7 +230,9 @@ static bool in4_is_unicast(struct in_addr a) {
 
 /* Linux interface names (as systemd's ifname_valid()): 1..IFNAMSIZ-1
  * printable characters without '/', ':' or spaces, not "." or "..", and not
- * "all" or "default", which name sysctl directories under net.ipv*.conf. */
+ * "all" or "default", which name sysctl directories under net.ipv*.conf.
+ * Nor '"' or '\\', which the kernel takes but nft's quoted strings (the
+ * port range guard matches the WAN by name) could not carry. */
 static bool ifname_valid(const char *s) {
         size_t n = strlen(s);
 
@@ -239,7 +241,7 @@ static bool ifname_valid(const char *s) {
         if (streq(s, ".") || streq(s, "..") || streq(s, "all") || streq(s, "default"))
                 return false;
         for (const char *c = s; *c; c++)
-                if ((unsigned char) *c <= ' ' || (unsigned char) *c >= 0x7f || *c == '/' || *c == ':')
+                if ((unsigned char) *c <= ' ' || (unsigned char) *c >= 0x7f || strchr("/:\"\\", *c))
                         return false;
         return true;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netfilter.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -521,7 +522,7 @@ static int manager_nft_apply(const char *text) {
 
         r = nft_apply_full(text, &error);
         if (r < 0)
-                return log_error_errno(r, "Failed to apply nftables table " NFT_TABLE_FAMILY " " NFT_TABLE_NAME ": %s%s%m",
+                return log_error_errno(r, "Failed to apply nftables tables " NFT_TABLE_NAME ": %s%s%m",
                                        error ?: "", error ? " " : "");
         return 0;
 }
@@ -673,12 +674,17 @@ static int on_link_event(sd_event_source *s, int fd, uint32_t revents, void *use
 
 static int on_nft_check(sd_event_source *s, uint64_t usec, void *userdata) {
         _cleanup_free_ char *text = NULL;
+        const char *missing = NFT_TABLE_FAMILY;
         Manager *m = userdata;
         int r;
 
-        r = nft_table_exists();
+        r = nft_table_exists(NFPROTO_IPV6);
+        if (r > 0 && m->config->has_port_range) {
+                missing = NFT_GUARD_TABLE_FAMILY;
+                r = nft_table_exists(NFPROTO_IPV4);
+        }
         if (r < 0) {
-                log_warning_errno(r, "Failed to check for nftables table " NFT_TABLE_FAMILY " " NFT_TABLE_NAME ", ignoring: %m");
+                log_warning_errno(r, "Failed to check for our nftables tables, ignoring: %m");
                 return 0;
         }
         if (r > 0)
@@ -688,7 +694,7 @@ static int on_nft_check(sd_event_source *s, uint64_t usec, void *userdata) {
                 manager_set_state(m, MANAGER_DEGRADED);
                 return 0;
         }
-        log_warning("nftables table " NFT_TABLE_FAMILY " " NFT_TABLE_NAME " was removed, restored.");
+        log_warning("nftables table %s " NFT_TABLE_NAME " was removed, restored.", missing);
         return 0;
 }
 
@@ -863,7 +869,7 @@ void manager_stop(Manager *m) {
 
         r = nft_remove();
         if (r < 0)
-                log_warning_errno(r, "Failed to remove nftables table " NFT_TABLE_FAMILY " " NFT_TABLE_NAME ", ignoring: %m");
+                log_warning_errno(r, "Failed to remove nftables tables " NFT_TABLE_NAME ", ignoring: %m");
 
         log_info("Stopped, everything we added is removed.");
 }

@@ -45,6 +45,7 @@ typedef enum NftValue {
         NFT_VALUE_POOL_SIZE,
         NFT_VALUE_POOL_BY_HASH,
         NFT_VALUE_IPV4_ADDRESSES,
+        NFT_VALUE_WAN_INTERFACE,
         NFT_VALUE_PORT_RANGE,
         NFT_VALUE_MULTICAST_MAPS,
         NFT_VALUE_MULTICAST_PAIRS,
@@ -61,6 +62,7 @@ static const char *const nft_value_table[_NFT_VALUE_MAX] = {
         [NFT_VALUE_POOL_SIZE]       = "POOL_SIZE",
         [NFT_VALUE_POOL_BY_HASH]    = "POOL_BY_HASH",
         [NFT_VALUE_IPV4_ADDRESSES]  = "IPV4_ADDRESSES",
+        [NFT_VALUE_WAN_INTERFACE]   = "WAN_INTERFACE",
         [NFT_VALUE_PORT_RANGE]      = "PORT_RANGE",
         [NFT_VALUE_MULTICAST_MAPS]  = "MULTICAST_MAPS",
         [NFT_VALUE_MULTICAST_PAIRS] = "MULTICAST_PAIRS",
@@ -192,6 +194,10 @@ static int value_print(NftValue v, const Config *c, FILE *f) {
                         print_separator(f, i);
                         fputs(inet_ntop(AF_INET, &c->ipv4_addresses[i], buf, sizeof(buf)), f);
                 }
+                break;
+        case NFT_VALUE_WAN_INTERFACE:
+                /* conf.c allows only interface-name characters: nothing to quote */
+                fputs(c->wan_interface, f);
                 break;
         case NFT_VALUE_PORT_RANGE:
                 if (c->has_port_range)
@@ -428,11 +434,13 @@ static int nft_run(const char *commands, char **ret_error) {
 
 /*
  * "Add" (a no-op if it exists), delete, re-create: the delete never fails
- * for a missing table, and the kernel commits all three or none.
+ * for a missing table, and the kernel commits all of it or none.
  */
-#define NFT_TABLE_RESET                                                 \
-        "table " NFT_TABLE_FAMILY " " NFT_TABLE_NAME " {}\n"            \
-        "delete table " NFT_TABLE_FAMILY " " NFT_TABLE_NAME "\n"
+#define NFT_TABLE_RESET                                                         \
+        "table " NFT_TABLE_FAMILY " " NFT_TABLE_NAME " {}\n"                    \
+        "delete table " NFT_TABLE_FAMILY " " NFT_TABLE_NAME "\n"                \
+        "table " NFT_GUARD_TABLE_FAMILY " " NFT_TABLE_NAME " {}\n"              \
+        "delete table " NFT_GUARD_TABLE_FAMILY " " NFT_TABLE_NAME "\n"
 
 int nft_apply_full(const char *ruleset_text, char **ret_error) {
         _cleanup_free_ char *commands = NULL;
@@ -459,22 +467,9 @@ int nft_remove(void) {
  * nft's own text of "list counters" is stable and simple ("counter NAME {",
  * then "packets N bytes M"), so it is read as it is, with no JSON parser.
  */
-int nft_read_counters(NftCounter *ret, size_t max, size_t *ret_n) {
-        _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = NULL;
-        const char *out, *p;
-        size_t n = 0;
-
-        ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-        if (!ctx)
-                return -ENOMEM;
-        if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
-                return -ENOMEM;
-        if (nft_run_cmd_from_buffer(ctx, "list counters table " NFT_TABLE_FAMILY " " NFT_TABLE_NAME "\n") != 0)
-                return -ENOENT;
-
-        out = nft_ctx_get_output_buffer(ctx);
-        for (p = out ? strstr(out, "counter ") : NULL; p && n < max; p = strstr(p, "counter ")) {
-                NftCounter *c = &ret[n];
+static void counters_parse(const char *out, NftCounter *ret, size_t max, size_t *n) {
+        for (const char *p = out ? strstr(out, "counter ") : NULL; p && *n < max; p = strstr(p, "counter ")) {
+                NftCounter *c = &ret[*n];
                 unsigned long long packets, bytes;
                 const char *q;
 
@@ -486,7 +481,31 @@ int nft_read_counters(NftCounter *ret, size_t max, size_t *ret_n) {
                         continue;
                 c->packets = packets;
                 c->bytes = bytes;
-                n++;
+                (*n)++;
+        }
+}
+
+int nft_read_counters(NftCounter *ret, size_t max, size_t *ret_n) {
+        static const char *const commands[] = {
+                "list counters table " NFT_TABLE_FAMILY " " NFT_TABLE_NAME "\n",
+                "list counters table " NFT_GUARD_TABLE_FAMILY " " NFT_TABLE_NAME "\n",
+        };
+        size_t n = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+                _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = NULL;
+
+                ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+                if (!ctx)
+                        return -ENOMEM;
+                if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
+                        return -ENOMEM;
+                if (nft_run_cmd_from_buffer(ctx, commands[i]) != 0) {
+                        if (i == 0)
+                                return -ENOENT;
+                        continue;       /* the guard table exists only with PortRange= */
+                }
+                counters_parse(nft_ctx_get_output_buffer(ctx), ret, max, &n);
         }
         *ret_n = n;
         return 0;
@@ -494,21 +513,21 @@ int nft_read_counters(NftCounter *ret, size_t max, size_t *ret_n) {
 
 /* ---- nfnetlink ----------------------------------------------------------- */
 
-static struct nlmsghdr *nft_message_put(uint8_t *buf, uint16_t type) {
+static struct nlmsghdr *nft_message_put(uint8_t *buf, uint16_t type, uint8_t family) {
         struct nlmsghdr *nlh;
         struct nfgenmsg *nfg;
 
         nlh = mnl_nlmsg_put_header(buf);
         nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
         nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-        nfg->nfgen_family = NFT_TABLE_NFPROTO;
+        nfg->nfgen_family = family;
         nfg->version = NFNETLINK_V0;
         nfg->res_id = 0;
         return nlh;
 }
 
 /* Asks the kernel directly: its ENOENT is unambiguous, unlike nft's error text. */
-int nft_table_exists(void) {
+int nft_table_exists(uint8_t family) {
         _cleanup_(netlink_socket_closep) struct mnl_socket *s = NULL;
         uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh;
@@ -518,7 +537,7 @@ int nft_table_exists(void) {
         if (r < 0)
                 return r;
 
-        nlh = nft_message_put(buf, NFT_MSG_GETTABLE);
+        nlh = nft_message_put(buf, NFT_MSG_GETTABLE, family);
         mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, NFT_TABLE_NAME);
 
         r = netlink_socket_transact(s, nlh, NULL, NULL);
@@ -554,7 +573,7 @@ int nft_monitor_fd(NftMonitor *m) {
 }
 
 /*
- * Sets *(bool *) userdata when our table is deleted. "nft flush ruleset"
+ * Sets *(bool *) userdata when one of our tables is deleted. "nft flush ruleset"
  * deletes every table and says so per table, so this covers it too.
  */
 static int nft_event_cb(const struct nlmsghdr *nlh, void *userdata) {
@@ -566,7 +585,8 @@ static int nft_event_cb(const struct nlmsghdr *nlh, void *userdata) {
         if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
             (type != NFT_MSG_DELTABLE && type != NFT_MSG_DESTROYTABLE_))
                 return 0;
-        if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*nfg)) || nfg->nfgen_family != NFT_TABLE_NFPROTO)
+        if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*nfg)) ||
+            !IN_SET(nfg->nfgen_family, NFPROTO_IPV6, NFPROTO_IPV4))
                 return 0;
 
         mnl_attr_for_each(a, nlh, sizeof(*nfg))

@@ -589,7 +589,7 @@ def our_routes(topo):
 
 def nft_table(topo):
     # -s (stateless): without counter values, which traffic may move.
-    return topo.run("gw", "nft", "-s", "list", "table", "inet", "nat64_gateway").stdout
+    return topo.run("gw", "nft", "-s", "list", "table", "ip6", "nat64_gateway").stdout
 
 
 # Lists the daemon's table on request, from inside the gw namespace, through
@@ -609,7 +609,7 @@ lib.nft_ctx_output_set_flags(ctx, 1 << 2)       # NFT_CTX_OUTPUT_STATELESS
 lib.nft_ctx_buffer_output(ctx)
 lib.nft_ctx_buffer_error(ctx)
 for _ in sys.stdin:
-    rc = lib.nft_run_cmd_from_buffer(ctx, b"list table inet nat64_gateway")
+    rc = lib.nft_run_cmd_from_buffer(ctx, b"list table ip6 nat64_gateway")
     out = lib.nft_ctx_get_output_buffer(ctx) if rc == 0 else b"error: " + lib.nft_ctx_get_error_buffer(ctx)
     sys.stdout.buffer.write(b"%d\n" % len(out) + out)
     sys.stdout.flush()
@@ -653,7 +653,7 @@ class Fuzzer:
         assert self.pid == g.pid, (self.pid, g.pid)
         self.before = self.operator_view()
         self.nft_before = self.nft.table()
-        assert self.nft_before.startswith("table inet nat64_gateway {"), self.nft_before[:500]
+        assert self.nft_before.startswith("table ip6 nat64_gateway {"), self.nft_before[:500]
         self.base_maps = [tuple(m) for m in self.before["properties"]["StaticMaps"]]
         self.maps = list(self.base_maps)
 

@@ -49,9 +49,13 @@ def our_routes(topo):
     return [line for line in out.splitlines() if line.strip()]
 
 
+# NAT66, and the guard of PortRange= (the reference topology has one).
+OUR_TABLES = ["table ip nat64_gateway", "table ip6 nat64_gateway"]
+
+
 def our_tables(topo):
     out = topo.run("gw", "nft", "list", "tables").stdout
-    return [line for line in out.splitlines() if line.strip() == "table inet nat64_gateway"]
+    return sorted(line.strip() for line in out.splitlines() if line.strip() in OUR_TABLES)
 
 
 def kernel_state(topo):
@@ -173,7 +177,7 @@ def test_ready_and_running(gatewayd, topo):
     assert our_filters(topo, "nat64tr0", "egress") == 1
     assert our_filters(topo, "wan0", "ingress") == 1
     assert our_filters(topo, "lan0", "ingress") == 1
-    assert len(our_tables(topo)) == 1
+    assert our_tables(topo) == OUR_TABLES
     assert our_routes(topo) and "64:ff9b:1:fffe::/96 dev nat64tr0" in our_routes(topo)[0]
     mtu = int(re.search(r"mtu (\d+)", topo.ip("gw", "link", "show", "nat64tr0").stdout).group(1))
     assert mtu == 1500 + 20
@@ -191,7 +195,7 @@ def test_second_instance_refused(gatewayd, make_gatewayd, topo):
     wait_for(lambda: not second.running(), timeout=10, what="second instance to exit")
     assert "another nat64-gatewayd is running" in second.log_text()
     assert our_filters(topo, "wan0", "ingress") == 1
-    assert len(our_tables(topo)) == 1
+    assert our_tables(topo) == OUR_TABLES
     assert_ping(topo)
 
 
@@ -409,7 +413,7 @@ def test_static_maps_add_remove(gatewayd, bus, topo):
     changed = mon.changed()
     assert sum("StaticMaps" in c for c in changed) >= 2, changed
     # The table was re-applied, still exactly one.
-    assert len(our_tables(topo)) == 1
+    assert our_tables(topo) == OUR_TABLES
     r = gatewayd.send("RemoveStaticMap", f"string:{g6}")
     assert "org.nat64.Gateway1.Error.NoSuchStaticMap" in r.stderr
 
@@ -591,12 +595,15 @@ def test_nft_flush_restored(gatewayd, topo):
     assert_ping(topo, count=1)
     topo.run("gw", "nft", "flush", "ruleset")
     t0 = time.monotonic()
-    wait_for(lambda: our_tables(topo), timeout=1.0, interval=0.02, what="table restored")
+    wait_for(lambda: our_tables(topo) == OUR_TABLES, timeout=1.0, interval=0.02, what="tables restored")
     assert time.monotonic() - t0 < 1.0
     wait_for(lambda: "was removed, restored" in gatewayd.log_text(), timeout=2, what="warning")
     assert_ping(topo)
     cli, srv = T.tcp_transfer(topo, 1 * MB)
     assert srv["sha256"] == cli["sha256"]
+    # The guard's table alone, too.
+    topo.run("gw", "nft", "delete", "table", "ip", "nat64_gateway")
+    wait_for(lambda: our_tables(topo) == OUR_TABLES, timeout=1.0, interval=0.02, what="guard table restored")
 
 
 def test_stop_leaves_nothing(make_gatewayd, topo):
@@ -616,7 +623,7 @@ def test_kill9_then_restart_leaves_one_copy(make_gatewayd, topo):
     # links die with the process).
     assert our_tables(topo) and our_routes(topo)
     second = make_gatewayd()
-    assert len(our_tables(topo)) == 1
+    assert our_tables(topo) == OUR_TABLES
     for dev, hook in (("wan0", "ingress"), ("lan0", "ingress"), ("nat64tr0", "egress")):
         assert our_filters(topo, dev, hook) == 1, (dev, hook)
     assert len(our_routes(topo)) == 1

@@ -225,7 +225,7 @@ def test_nat46_filtered_in_ipv6(gatewayd, topo):
         assert_ping(topo, role="lan6", addr=T.INET_ADDR6, count=1)
         assert_ping(topo, role="lan4", addr=T.GW_LAN4_ADDR, count=1)
         # Our table is not the one that dropped.
-        counters = topo.run("gw", "nft", "list", "counters", "table", "inet", "nat64_gateway").stdout
+        counters = topo.run("gw", "nft", "list", "counters", "table", "ip6", "nat64_gateway").stdout
         assert "nat46" in counters
     finally:
         topo.run("gw", "nft", "delete", "table", "ip6", OPERATOR_TABLE)

@@ -25,6 +25,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netfilter.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,7 +288,7 @@ static int do_nft_remove(Netlink *nl, char **args) {
 static int do_nft_exists(Netlink *nl, char **args) {
         int r;
 
-        r = nft_table_exists();
+        r = nft_table_exists(NFPROTO_IPV6);
         if (r < 0)
                 return log_error_errno(r, "Failed to look for the table: %m");
 

@@ -30,7 +30,7 @@ BUILD_DIR = Path(os.environ.get("NAT64_BUILD_DIR", "/work/main/build"))
 TOOL = BUILD_DIR / "tests" / "unit" / "modules-tool"
 TEMPLATE = SOURCE_DIR / "nft" / "nat64-gateway.nft.in"
 
-TABLE = ("inet", "nat64_gateway")
+TABLE = ("ip6", "nat64_gateway")
 TIMEOUT = 30
 
 CONF_BASE = """\
@@ -335,9 +335,11 @@ def test_render_computes_addresses(ns, conf, tmp_path, prefix, nat46):
     assert f"elements = {{ {', '.join(pool)} }}" in text
     assert f"2001:db8:d0be:cafe::/64, {client46} }}" in text
     assert f"ff3e:40:2001:db8:d0be:f00d:d09e:f00d : {group} }}" in text
-    # The port range is kept from the host's own answers (see the template).
-    assert f"elements = {{ {', '.join(ipv4)} }}" in text
-    assert "th dport 32768-65535 counter name \"unclaimed\" drop" in text
+    # The port range is kept from the host's own answers (see the template),
+    # in a table of its own: NAT66 stays ip6 only.
+    assert "table ip nat64_gateway {" in text
+    assert (f'iifname "wan0" ip daddr {{ {", ".join(ipv4)} }} meta l4proto {{ tcp, udp }} '
+            f'th dport 32768-65535 counter name "unclaimed" drop') in text
     # Template comments and placeholders are gone.
     assert not any(l.lstrip().startswith("#") for l in text.splitlines())
     assert "@?" not in text and "@!" not in text and "@POOL" not in text
@@ -374,7 +376,7 @@ table inet foreign {
 		counter
 	}
 }
-table ip nat64_gateway {
+table inet nat64_gateway {
 	chain output {
 		type filter hook output priority filter; policy accept;
 	}
@@ -391,7 +393,7 @@ def load_foreign(ns, tmp_path):
 
 def foreign_tables(ns):
     return (ns.sh("nft", "list", "table", "inet", "foreign"),
-            ns.sh("nft", "list", "table", "ip", "nat64_gateway"))
+            ns.sh("nft", "list", "table", "inet", "nat64_gateway"))
 
 
 def our_table(ns):
@@ -424,8 +426,8 @@ def test_apply_replaces_atomically_and_leaves_foreign_tables(ns, conf, tmp_path)
         watchdog.cancel()
         monitor.kill()
         monitor.wait()
-    assert "delete table inet nat64_gateway\n" in events
-    assert "add table inet nat64_gateway\n" in events
+    assert "delete table ip6 nat64_gateway\n" in events
+    assert "add table ip6 nat64_gateway\n" in events
     assert sum(e.startswith("# new generation") for e in events) == 1
 
     pool = ns.sh("nft", "list", "set", *TABLE, "pool")
@@ -492,8 +494,22 @@ def test_monitor_ignores_other_tables(ns, conf, tmp_path):
     ns.tool("nft-apply", conf(), str(TEMPLATE))
     p = ns.start_tool("nft-monitor-once", "1500")
     # Same name in another family, and another table: not ours.
-    ns.sh("nft", "delete", "table", "ip", "nat64_gateway")
+    ns.sh("nft", "delete", "table", "inet", "nat64_gateway")
     ns.sh("nft", "delete", "table", "inet", "foreign")
     out, err = p.communicate(timeout=TIMEOUT)
     assert p.returncode == 1 and out == "", out + err
     assert ns.tool("nft-exists").stdout == "yes\n"
+
+
+def test_tables_turn_no_ipv4_conntrack_on(ns, conf):
+    """NAT66 is IPv6 only: with our tables (PortRange= guard included) a fresh
+    namespace tracks no IPv4 flow, while IPv6 flows are tracked."""
+    ns.tool("nft-apply", conf(), str(TEMPLATE))
+    assert "table ip nat64_gateway" in ns.sh("nft", "list", "tables")
+    ns.sh("ip", "link", "set", "lo", "up")
+    ns.sh("ping", "-c", "1", "-W", "1", "127.0.0.1")
+    ns.sh("ping", "-6", "-c", "1", "-W", "1", "::1")
+    v4 = ns.run("conntrack", "-L", "-f", "ipv4", check=False)
+    v6 = ns.run("conntrack", "-L", "-f", "ipv6", check=False)
+    assert "icmp" not in v4.stdout, v4.stdout
+    assert "ipv6-icmp" in v6.stdout or "icmpv6" in v6.stdout, v6.stdout
