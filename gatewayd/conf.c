@@ -466,7 +466,7 @@ static int config_parse_ifname(ConfigParser *p, const char *key, const char *val
         }
         if (!ifname_valid(value))
                 return config_error(p, current_location(p, key),
-                                    "\"%s\" is not a valid interface name (1-%d characters, no '/', ':' or spaces)",
+                                    "\"%s\" is not a valid interface name (1-%d characters, no '/', ':', '\"', '\\' or spaces)",
                                     value, IFNAMSIZ - 1);
 
         copy = strdup(value);

@@ -174,6 +174,8 @@ MALFORMED = [
      7, "Translator", "WANInterface", "not a valid interface name"),
     ("ifname-slash", minimal_plus("NAT46", "Interface=lan/0", "IPv4Prefix=192.168.1.0/24"),
      7, "NAT46", "Interface", "not a valid interface name"),
+    ("ifname-quote", minimal_plus("Translator", 'WANInterface=wan"0'),
+     7, "Translator", "WANInterface", "not a valid interface name"),
     ("ifname-all", minimal_plus("Translator", "WANInterface=all"),
      7, "Translator", "WANInterface", "not a valid interface name"),
     ("line-too-long", minimal_plus("Translator", "WANInterface=" + "x" * 5000),
