@@ -69,10 +69,20 @@ const char *nat64_counter_explain(enum nat64_counter c) {
         return c < _NAT64_CNT_MAX ? counter_texts[c] : NULL;
 }
 
+/* While the object loads, libbpf's warnings carry the verifier's log: the one
+ * thing an operator needs when a kernel refuses the translator. */
+static bool libbpf_loading = false;
+
 static int silent_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
-        /* libbpf's warnings are mostly expected (no clsact qdisc to clean up
-         * after a predecessor): debug level, with journald's prefix. */
-        if (level == LIBBPF_WARN && log_max_level >= LOG_DEBUG) {
+        if (level != LIBBPF_WARN)
+                return 0;
+        if (libbpf_loading) {
+                fputs("<3>", stderr);
+                return vfprintf(stderr, fmt, ap);
+        }
+        /* Otherwise mostly expected (no clsact qdisc to clean up after a
+         * predecessor): debug level. */
+        if (log_max_level >= LOG_DEBUG) {
                 fputs("<7>", stderr);
                 return vfprintf(stderr, fmt, ap);
         }
@@ -98,7 +108,9 @@ int translator_new(Translator **ret) {
         bpf_program__set_type(t->skel->progs.xlat_6to4, BPF_PROG_TYPE_SCHED_CLS);
         bpf_program__set_type(t->skel->progs.xlat_4to6, BPF_PROG_TYPE_SCHED_CLS);
 
+        libbpf_loading = true;
         r = nat64_bpf__load(t->skel);
+        libbpf_loading = false;
         if (r < 0)
                 return r;
 
