@@ -247,8 +247,9 @@ static bool ifname_valid(const char *s) {
 }
 
 /* RFC 4291 §2.7: scopes 0 (reserved), 1 (interface-local) and 2 (link-local)
- * stay on one link. */
+ * stay on one link; F is reserved too. */
 #define IPV6_MCAST_SCOPE_LINK_LOCAL 2
+#define IPV6_MCAST_SCOPE_RESERVED   0xf
 
 int multicast_map_validate(const Config *c, const MulticastMap *m, size_t skip_index, const char **ret_error) {
         uint32_t group4 = ntohl(m->group4.s_addr);
@@ -256,7 +257,8 @@ int multicast_map_validate(const Config *c, const MulticastMap *m, size_t skip_i
 
         if (!IN6_IS_ADDR_MULTICAST(&m->group6))
                 error = "the IPv6 group is not a multicast address (ff00::/8, RFC 4291 §2.7)";
-        else if ((m->group6.s6_addr[1] & 0x0f) <= IPV6_MCAST_SCOPE_LINK_LOCAL)
+        else if ((m->group6.s6_addr[1] & 0x0f) <= IPV6_MCAST_SCOPE_LINK_LOCAL ||
+                 (m->group6.s6_addr[1] & 0x0f) == IPV6_MCAST_SCOPE_RESERVED)
                 error = "the IPv6 group's scope is reserved, interface-local or link-local (RFC 4291 §2.7): "
                         "a router never forwards it";
         else if (!IN_MULTICAST(group4))

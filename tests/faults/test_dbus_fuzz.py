@@ -301,7 +301,8 @@ WRITABLE = sorted(n for n, (_, access) in PROPERTIES.items() if access in ("writ
 
 # RFC 5771 §4: the Local Network Control Block, never forwarded (nat64-gatewayd(8)).
 IPV4_LOCAL_CONTROL = ipaddress.IPv4Network("224.0.0.0/24")
-# RFC 4291 §2.7: IPv6 groups of scope 0, 1 (interface-local) and 2 (link-local) stay on the link.
+# RFC 4291 §2.7: IPv6 groups of scope 0, 1 (interface-local) and 2 (link-local) stay on the link;
+# scope F is reserved.
 IPV6_LINK_SCOPE = 2
 
 
@@ -337,7 +338,7 @@ def expect_add(maps, s6, s4):
     groups = parse_maps(maps)
     if a6 is None or a4 is None:
         return {INVALID_ARGS}
-    refused = (not a6.is_multicast or a6.packed[1] & 0x0f <= IPV6_LINK_SCOPE
+    refused = (not a6.is_multicast or a6.packed[1] & 0x0f <= IPV6_LINK_SCOPE or a6.packed[1] & 0x0f == 0xf
                or not a4.is_multicast or a4 in IPV4_LOCAL_CONTROL
                or any(a6 == g6 or a4 == g4 for g6, g4 in groups))
     if len(groups) >= MAX_STATIC_MAPS:

@@ -198,6 +198,8 @@ MALFORMED = [
      7, "Multicast", "Map", "link-local"),
     ("multicast-ipv6-interface-local", minimal_plus("Multicast", "Map=ff31::1 234.0.0.1"),
      7, "Multicast", "Map", "interface-local"),
+    ("multicast-ipv6-scope-f", minimal_plus("Multicast", "Map=ff1f::1 234.0.0.1"),
+     7, "Multicast", "Map", "reserved"),
     ("multicast-duplicate-ipv6", minimal_plus("Multicast", "Map=ff3e::1 234.0.0.1", "Map=ff3e::1 234.0.0.2"),
      8, "Multicast", "Map", "IPv6 group is already mapped"),
     ("multicast-duplicate-ipv4", minimal_plus("Multicast", "Map=ff3e::1 234.0.0.1", "Map=ff3e::2 234.0.0.1"),
