@@ -277,22 +277,9 @@ missing:
         return 0;
 }
 
-static int manager_translator_link_sync(Manager *m) {
-        uint32_t mtu;
+/* Creates (or finds) the translator link and gives it mtu. */
+static int manager_translator_link_ensure(Manager *m, uint32_t mtu) {
         int ifindex, r;
-
-        /* Without a WAN keep the MTU we had (or assume Ethernet's). */
-        if (m->wan.ifindex > 0)
-                mtu = m->wan.mtu + TRANSLATION_SHRINK;
-        else
-                mtu = m->translator_mtu ?: DEFAULT_WAN_MTU + TRANSLATION_SHRINK;
-        if (mtu < IPV6_MIN_MTU)
-                mtu = IPV6_MIN_MTU;
-        if (mtu > MAX_MTU)
-                mtu = MAX_MTU;
-
-        if (m->translator_ifindex > 0 && mtu == m->translator_mtu)
-                return 0;
 
         r = netlink_translator_link_ensure(m->netlink, mtu, &ifindex);
         if (r < 0)
@@ -311,12 +298,6 @@ static int manager_translator_link_sync(Manager *m) {
                 m->routes = NULL;
                 m->n_routes = 0;
 
-                /* 4to6 rewrites the destination MAC to this, so the stack takes
-                 * the redirected frames as addressed to the host. */
-                r = netlink_link_mac(m->netlink, ifindex, m->translator_mac);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to read MAC of " TRANSLATOR_LINK ": %m");
-
                 /* 6to4 looks the IPv4 destination up with bpf_fib_lookup() from
                  * this device, which answers only for devices forwarding IPv4. */
                 snprintf(path, sizeof(path), "ipv4/conf/%s/forwarding", TRANSLATOR_LINK);
@@ -327,6 +308,35 @@ static int manager_translator_link_sync(Manager *m) {
         if (mtu != m->translator_mtu)
                 log_info("Translator link " TRANSLATOR_LINK " (ifindex %d) has MTU %u.", ifindex, mtu);
         m->translator_mtu = mtu;
+        return 0;
+}
+
+static int manager_translator_link_sync(Manager *m) {
+        uint32_t mtu;
+        int r;
+
+        /* Without a WAN keep the MTU we had (or assume Ethernet's). */
+        if (m->wan.ifindex > 0)
+                mtu = m->wan.mtu + TRANSLATION_SHRINK;
+        else
+                mtu = m->translator_mtu ?: DEFAULT_WAN_MTU + TRANSLATION_SHRINK;
+        if (mtu < IPV6_MIN_MTU)
+                mtu = IPV6_MIN_MTU;
+        if (mtu > MAX_MTU)
+                mtu = MAX_MTU;
+
+        if (m->translator_ifindex <= 0 || mtu != m->translator_mtu) {
+                r = manager_translator_link_ensure(m, mtu);
+                if (r < 0)
+                        return r;
+        }
+
+        /* 4to6 rewrites the destination MAC to this, so the stack takes the
+         * redirected frames as addressed to the host. Read at every sync:
+         * someone may change it (a link event brings us here). */
+        r = netlink_link_mac(m->netlink, m->translator_ifindex, m->translator_mac);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read MAC of " TRANSLATOR_LINK ": %m");
         return 0;
 }
 
@@ -640,7 +650,8 @@ static bool link_event_concerns(const ManagedLink *l, const char *configured, co
         return streq(ifname, configured) || (l->ifindex > 0 && ifindex == l->ifindex);
 }
 
-static void on_link_changed(const char *ifname, int ifindex, bool exists, bool up, void *userdata) {
+static void on_link_changed(const char *ifname, int ifindex, bool exists, bool up, const uint8_t *mac,
+                            void *userdata) {
         Manager *m = userdata;
 
         log_debug("Link event: \"%s\" (ifindex %d) %s%s.", ifname, ifindex,
@@ -649,6 +660,12 @@ static void on_link_changed(const char *ifname, int ifindex, bool exists, bool u
         if (ifindex == m->translator_ifindex && !exists) {
                 log_warning("Translator link " TRANSLATOR_LINK " was removed by someone else, re-creating it.");
                 m->translator_ifindex = 0;
+                manager_schedule_link_sync(m, LINK_SYNC_DELAY_USEC);
+                return;
+        }
+
+        if (ifindex == m->translator_ifindex && mac && memcmp(mac, m->translator_mac, sizeof(m->translator_mac)) != 0) {
+                log_info("Translator link " TRANSLATOR_LINK " has a new MAC address, following it.");
                 manager_schedule_link_sync(m, LINK_SYNC_DELAY_USEC);
                 return;
         }

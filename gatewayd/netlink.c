@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -360,15 +361,43 @@ static int link_delete(Netlink *nl, int ifindex) {
  * A veth pair, down, with the MTU already right. NLM_F_EXCL: if either name
  * is taken the kernel says EEXIST and nothing of someone else's changes.
  */
+/*
+ * A random locally administered unicast MAC (IEEE 802: bit 0 of the first
+ * octet is group, bit 1 local). Given explicitly, the kernel marks it
+ * NET_ADDR_SET, and udev's MACAddressPolicy= (Debian's default: persistent)
+ * leaves it alone; a kernel-chosen random MAC is replaced by udev moments
+ * after creation, behind the back of a translator that already copied it.
+ */
+static int link_mac_random(uint8_t mac[static 6]) {
+        ssize_t n;
+
+        n = getrandom(mac, 6, 0);
+        if (n < 0)
+                return -errno;
+        if (n != 6)
+                return -EIO;
+        mac[0] = (mac[0] & ~0x01) | 0x02;
+        return 0;
+}
+
 static int translator_link_create(Netlink *nl, uint32_t mtu) {
-        uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
+        uint8_t buf[MNL_SOCKET_BUFFER_SIZE], mac[6], peer_mac[6];
         struct nlattr *linkinfo, *data, *peer;
         struct nlmsghdr *nlh;
         struct ifinfomsg *ifi;
+        int r;
+
+        r = link_mac_random(mac);
+        if (r < 0)
+                return r;
+        r = link_mac_random(peer_mac);
+        if (r < 0)
+                return r;
 
         (void) link_request_put(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0, &nlh);
         mnl_attr_put_strz(nlh, IFLA_IFNAME, TRANSLATOR_LINK);
         mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+        mnl_attr_put(nlh, IFLA_ADDRESS, sizeof(mac), mac);
 
         linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
         mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
@@ -379,6 +408,7 @@ static int translator_link_create(Netlink *nl, uint32_t mtu) {
         ifi->ifi_family = AF_UNSPEC;
         mnl_attr_put_strz(nlh, IFLA_IFNAME, TRANSLATOR_PEER);
         mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+        mnl_attr_put(nlh, IFLA_ADDRESS, sizeof(peer_mac), peer_mac);
         mnl_attr_nest_end(nlh, peer);
         mnl_attr_nest_end(nlh, data);
         mnl_attr_nest_end(nlh, linkinfo);
@@ -682,7 +712,7 @@ static int link_event_cb(const struct nlmsghdr *nlh, void *userdata) {
                 return 0;       /* malformed: nothing to tell */
 
         ctx->cb(info.name, info.ifindex, nlh->nlmsg_type == RTM_NEWLINK,
-                info.flags & IFF_UP, ctx->userdata);
+                info.flags & IFF_UP, info.has_mac ? info.mac : NULL, ctx->userdata);
         return 0;
 }
 

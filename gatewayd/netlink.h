@@ -41,7 +41,8 @@ int netlink_routes_flush_ours(Netlink *nl);
  * Link event socket (RTNLGRP_LINK). netlink_monitor_process() reads what is
  * pending and calls cb for every RTM_NEWLINK/RTM_DELLINK.
  */
-typedef void (*netlink_link_cb)(const char *ifname, int ifindex, bool exists, bool up, void *userdata);
+typedef void (*netlink_link_cb)(const char *ifname, int ifindex, bool exists, bool up,
+                                const uint8_t *mac /* 6 bytes, NULL if none */, void *userdata);
 typedef struct NetlinkMonitor NetlinkMonitor;
 int netlink_monitor_new(NetlinkMonitor **ret);
 int netlink_monitor_fd(NetlinkMonitor *m);

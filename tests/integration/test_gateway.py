@@ -668,6 +668,27 @@ def test_translator_link_removed_is_recreated(gatewayd, topo):
     assert gatewayd.state() == "running"
 
 
+def _link_sysfs(topo, ifname, attr):
+    return topo.run("gw", "cat", f"/sys/class/net/{ifname}/{attr}").stdout.strip()
+
+
+def test_translator_link_mac_survives_udev(gatewayd, topo):
+    # udev's MACAddressPolicy=persistent (Debian's default) replaces a MAC
+    # the kernel chose at random, moments after creation. The daemon gives
+    # both ends a locally administered MAC of its own: NET_ADDR_SET (3).
+    for ifname in ("nat64tr0", "nat64tr1"):
+        assert _link_sysfs(topo, ifname, "addr_assign_type") == "3"
+        first_octet = int(_link_sysfs(topo, ifname, "address").split(":")[0], 16)
+        assert first_octet & 0x03 == 0x02, "locally administered unicast"
+    assert_ping(topo, count=1)
+    # Changed anyway (as udev does to a random one): 4to6 must follow it, or
+    # every translated reply is PACKET_OTHERHOST on nat64tr0 and dropped.
+    topo.ip("gw", "link", "set", "nat64tr0", "address", "02:00:5e:64:64:01")
+    wait_for(lambda: "has a new MAC address" in gatewayd.log_text(), timeout=3, what="the MAC followed")
+    assert_ping(topo)
+    assert gatewayd.state() == "running"
+
+
 def test_port_range_overlap_warned(make_gatewayd, topo):
     topo.sysctl("gw", "net.ipv4.ip_local_port_range", "32768 60999")
     g = make_gatewayd()

@@ -189,7 +189,7 @@ typedef struct LinkWatch {
         bool deleted;
 } LinkWatch;
 
-static void on_link(const char *ifname, int ifindex, bool exists, bool up, void *userdata) {
+static void on_link(const char *ifname, int ifindex, bool exists, bool up, const uint8_t *mac, void *userdata) {
         LinkWatch *w = userdata;
 
         if (!streq(ifname, w->ifname))
