@@ -2058,8 +2058,13 @@ __noinline int nat64_udp_checksum_from_scratch(struct __sk_buff *skb, __u32 l4, 
 
 static __always_inline int redirect_to_translator_link(struct __sk_buff *skb, const struct nat64_config *cfg)
 {
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return drop(NAT64_CNT_DROP_INTERNAL);
 	/* PACKET_HOST on the translator link, so the IPv6 stack takes it */
-	bpf_skb_store_bytes(skb, 0, cfg->v6_mac, 6, 0);
+	__builtin_memcpy(eth->h_dest, cfg->v6_mac, ETH_ALEN);
 	return bpf_redirect(cfg->v6_ifindex, BPF_F_INGRESS);
 }
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "conf.h"
 #include "log.h"
@@ -66,6 +67,10 @@ static int hex_to_bytes(const char *hex, uint8_t *out, size_t max, size_t *ret_l
         return 0;
 }
 
+static void bpf_object_closep(struct bpf_object **o) {
+        bpf_object__close(*o);  /* NULL-safe */
+}
+
 static void help(void) {
         printf("nat64-xlat-run [OPTIONS] < frames\n"
                "  --prefix P/LEN       RFC 6052 prefix (repeatable; none: 64:ff9b:1:fffe::/96)\n"
@@ -77,6 +82,8 @@ static void help(void) {
                "  --rfc6791-v4 A --rfc6791-v6 A\n"
                "  --lowest-ipv6-mtu N --mtu-v6 N --mtu-v4 N\n"
                "  --router-mode        decrement TTL / hop limit\n"
+               "  --redirect           gateway mode: FIB lookup and redirect (as nat64-gatewayd)\n"
+               "  --baseline OBJ       time OBJ's first program on every frame instead\n"
                "  --udp-zero-drop      drop IPv4 UDP with checksum 0\n"
                "  --counters           print counters at the end\n");
 }
@@ -85,6 +92,7 @@ int main(int argc, char *argv[]) {
         enum {
                 ARG_PREFIX = 0x100, ARG_NO_PREFIX, ARG_EAM, ARG_POOL4, ARG_PORT_RANGE, ARG_SELF4, ARG_SELF6,
                 ARG_6791_4, ARG_6791_6, ARG_LOWEST, ARG_MTU6, ARG_MTU4, ARG_ROUTER, ARG_UDP0, ARG_COUNTERS,
+                ARG_REDIRECT, ARG_BASELINE,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h' },
@@ -103,6 +111,8 @@ int main(int argc, char *argv[]) {
                 { "router-mode",     no_argument,       NULL, ARG_ROUTER },
                 { "udp-zero-drop",   no_argument,       NULL, ARG_UDP0 },
                 { "counters",        no_argument,       NULL, ARG_COUNTERS },
+                { "redirect",        no_argument,       NULL, ARG_REDIRECT },
+                { "baseline",        required_argument, NULL, ARG_BASELINE },
                 {}
         };
         _cleanup_(translator_freep) Translator *t = NULL;
@@ -111,8 +121,10 @@ int main(int argc, char *argv[]) {
         struct nat64_config *cfg = &s.cfg;
         static uint8_t in[MAX_FRAME], out[MAX_FRAME];
         static char line[2 * MAX_FRAME + 64];
+        _cleanup_(bpf_object_closep) struct bpf_object *baseline = NULL;
+        const char *baseline_path = NULL;
         bool print_counters = false;
-        int c, r;
+        int c, r, baseline_fd = -1;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 struct in6_addr a6;
@@ -197,6 +209,12 @@ int main(int argc, char *argv[]) {
                 case ARG_COUNTERS:
                         print_counters = true;
                         break;
+                case ARG_REDIRECT:
+                        cfg->flags |= NAT64_F_REDIRECT;
+                        break;
+                case ARG_BASELINE:
+                        baseline_path = optarg;
+                        break;
                 default:
                         return 2;
                 }
@@ -217,6 +235,17 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
 
+        /* bench/translator-cost: the same test run with an empty program,
+         * to tell the translator's own cost from the test run's. */
+        if (baseline_path) {
+                baseline = bpf_object__open_file(baseline_path, NULL);
+                if (!baseline || bpf_object__load(baseline) < 0) {
+                        log_error("Failed to load %s.", baseline_path);
+                        return 1;
+                }
+                baseline_fd = bpf_program__fd(bpf_object__next_program(baseline, NULL));
+        }
+
         while (fgets(line, sizeof(line), stdin)) {
                 char dir[8], hex[2 * MAX_FRAME + 1];
                 unsigned mark;
@@ -235,7 +264,8 @@ int main(int argc, char *argv[]) {
                 }
                 opts.data_size_in = len;
                 ctx.mark = mark;
-                r = bpf_prog_test_run_opts(strcmp(dir, "6to4") == 0 ? translator_prog_fd_6to4(t)
+                r = bpf_prog_test_run_opts(baseline_fd >= 0 ? baseline_fd :
+                                           strcmp(dir, "6to4") == 0 ? translator_prog_fd_6to4(t)
                                                                     : translator_prog_fd_4to6(t), &opts);
                 if (r < 0) {
                         printf("error -\n");
