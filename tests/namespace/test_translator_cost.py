@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_translator_cost_runs_the_fast_path():
     before = set(subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split())
-    r = subprocess.run(["/usr/bin/python3", str(ROOT / "bench" / "translator-cost"), "--frames", "200"],
+    r = subprocess.run(["/usr/bin/python3", str(ROOT / "bench" / "translator-cost"), "--frames", "200", "--passes", "1"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     rows = re.findall(r"^(6to4|4to6) (UDP 64 B|TCP 1400 B)\s+(plain|gateway)\s+(\d+)\s+(\d+)\s+(-?\d+)$",
