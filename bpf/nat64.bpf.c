@@ -603,7 +603,8 @@ static __always_inline int swap_macs(struct __sk_buff *skb)
  * every error is built so no caller can forget: never about an ICMP error,
  * an IPv4 non-initial fragment, or a multicast or broadcast destination
  * (RFC 1122 §3.2.2, RFC 1812 §4.3.2.7); in IPv6 (RFC 4443 §2.4(e)) only
- * Packet Too Big may answer a multicast destination. Errors hidden behind
+ * Packet Too Big may answer a multicast destination, IPv4 groups mapped
+ * into the prefix included. Errors hidden behind
  * IPv6 extension headers are the callers' to see (the walker knows them).
  */
 static __always_inline int may_answer4(struct __sk_buff *skb, const struct iphdr *ip)
@@ -623,9 +624,15 @@ static __always_inline int may_answer4(struct __sk_buff *skb, const struct iphdr
 
 static __always_inline int may_answer6(struct __sk_buff *skb, const struct ipv6hdr *ip6, __u32 type)
 {
+	__be32 group4;
 	__u8 icmp_type;
 
 	if (ip6->daddr.s6_addr[0] == 0xff && type != ICMPV6_PKT_TOOBIG)
+		return 0;
+	/* A group behind the prefix (where a static multicast map DNATs an
+	 * IPv6 group to) is as much a group as ff00::/8. */
+	if (type != ICMPV6_PKT_TOOBIG && nat64_addr_6to4(&ip6->daddr, &group4) == 0 &&
+	    ((bpf_ntohl(group4) & 0xf0000000) == 0xe0000000 || group4 == 0xffffffff))
 		return 0;
 	if (ip6->nexthdr != IPPROTO_ICMPV6)
 		return 1;

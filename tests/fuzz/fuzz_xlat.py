@@ -766,8 +766,13 @@ def check_generated(cfg, pin, pout, in_family, out):
     # an IPv4 non-initial fragment, or a multicast destination (Packet Too
     # Big aside in IPv6)
     about_error = is_icmp_error(pin) and (in_family == 4 or pin.chain_ok)
+    group = pin.dst and addr(pin.dst).is_multicast
+    if pin.dst and in_family == 6 and not group:
+        # an IPv4 group or broadcast behind the prefix (a multicast map's DNAT target)
+        mapped = cfg.mapper.to4(addr(pin.dst))
+        group = mapped is not None and (mapped.is_multicast or mapped == ipaddress.IPv4Address("255.255.255.255"))
     if about_error or (in_family == 4 and pin.ok and not pin.first_frag) or \
-            (pin.dst and addr(pin.dst).is_multicast and not (in_family == 6 and pout.l4[:1] == b"\x02")):
+            (group and not (in_family == 6 and pout.l4[:1] == b"\x02")):
         return "ICMP error generated about an ICMP error, non-first fragment or multicast packet"
     if not pin.src or addr(pout.dst) != addr(pin.src):
         return "generated error not sent back to the source"

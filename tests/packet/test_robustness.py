@@ -124,7 +124,11 @@ def test_fragmentation_needed_about_an_initial_fragment_still_sent():
     assert IP(out[14:]).getlayer(ICMP).type == 3 and IP(out[14:]).getlayer(ICMP).code == 4
 
 
-@pytest.mark.parametrize("dst", ["ff0e::1", "ff9b::808:404:401", "ffe9:b032:3e93:a385:1e42:3bd1:8c12:ec44"])
+@pytest.mark.parametrize("dst", ["ff0e::1", "ff9b::808:404:401", "ffe9:b032:3e93:a385:1e42:3bd1:8c12:ec44",
+                                 # IPv4 groups and broadcast behind the prefix: a static
+                                 # multicast map's DNAT target (PRODUCT.md's seed group)
+                                 "64:ff9b:1:fffe::234.203.0.113", "64:ff9b:1:fffe::224.0.0.1",
+                                 "64:ff9b:1:fffe::255.255.255.255"])
 def test_no_parameter_problem_about_a_multicast_destination(dst):
     """A Routing header with Segments Left != 0 (RFC 7915 §5.1: Parameter
     Problem) sent to a multicast group: dropped, not answered."""
