@@ -664,7 +664,8 @@ static void on_link_changed(const char *ifname, int ifindex, bool exists, bool u
                 return;
         }
 
-        if (ifindex == m->translator_ifindex && mac && memcmp(mac, m->translator_mac, sizeof(m->translator_mac)) != 0) {
+        if (ifindex == m->translator_ifindex && mac &&
+            memcmp(mac, m->translator_mac, sizeof(m->translator_mac)) != 0) {
                 log_info("Translator link " TRANSLATOR_LINK " has a new MAC address, following it.");
                 manager_schedule_link_sync(m, LINK_SYNC_DELAY_USEC);
                 return;

@@ -357,13 +357,12 @@ static int link_delete(Netlink *nl, int ifindex) {
         return netlink_socket_transact(nl->socket, nlh, NULL, NULL);
 }
 
+/* IEEE 802 first-octet bits: I/G (group address) and U/L (locally administered). */
+#define MAC_GROUP_BIT 0x01
+#define MAC_LOCAL_BIT 0x02
+
 /*
- * A veth pair, down, with the MTU already right. NLM_F_EXCL: if either name
- * is taken the kernel says EEXIST and nothing of someone else's changes.
- */
-/*
- * A random locally administered unicast MAC (IEEE 802: bit 0 of the first
- * octet is group, bit 1 local). Given explicitly, the kernel marks it
+ * A random locally administered unicast MAC. Given explicitly, the kernel marks it
  * NET_ADDR_SET, and udev's MACAddressPolicy= (Debian's default: persistent)
  * leaves it alone; a kernel-chosen random MAC is replaced by udev moments
  * after creation, behind the back of a translator that already copied it.
@@ -376,10 +375,14 @@ static int link_mac_random(uint8_t mac[static 6]) {
                 return -errno;
         if (n != 6)
                 return -EIO;
-        mac[0] = (mac[0] & ~0x01) | 0x02;
+        mac[0] = (mac[0] & ~MAC_GROUP_BIT) | MAC_LOCAL_BIT;
         return 0;
 }
 
+/*
+ * A veth pair, down, with the MTU already right. NLM_F_EXCL: if either name
+ * is taken the kernel says EEXIST and nothing of someone else's changes.
+ */
 static int translator_link_create(Netlink *nl, uint32_t mtu) {
         uint8_t buf[MNL_SOCKET_BUFFER_SIZE], mac[6], peer_mac[6];
         struct nlattr *linkinfo, *data, *peer;
