@@ -604,15 +604,25 @@ static __always_inline int swap_macs(struct __sk_buff *skb)
  * an IPv4 non-initial fragment, or a multicast or broadcast destination
  * (RFC 1122 §3.2.2, RFC 1812 §4.3.2.7); in IPv6 (RFC 4443 §2.4(e)) only
  * Packet Too Big may answer a multicast destination, IPv4 groups mapped
- * into the prefix included. Errors hidden behind
- * IPv6 extension headers are the callers' to see (the walker knows them).
+ * into the prefix included. Errors hidden behind IPv6 extension headers are
+ * the callers' to see (the walker knows them).
  */
+static __always_inline int is_multicast4(__be32 a)
+{
+	return (bpf_ntohl(a) & 0xf0000000) == 0xe0000000;
+}
+
+/* Multicast or the limited broadcast: never answered, never ours to translate. */
+static __always_inline int is_group4(__be32 a)
+{
+	return is_multicast4(a) || a == 0xffffffff;
+}
+
 static __always_inline int may_answer4(struct __sk_buff *skb, const struct iphdr *ip)
 {
 	__u8 type;
 
-	if ((ip->frag_off & bpf_htons(IP_OFFMASK)) || (bpf_ntohl(ip->daddr) & 0xf0000000) == 0xe0000000 ||
-	    ip->daddr == 0xffffffff)
+	if ((ip->frag_off & bpf_htons(IP_OFFMASK)) || is_group4(ip->daddr))
 		return 0;
 	if (ip->protocol != IPPROTO_ICMP)
 		return 1;
@@ -627,12 +637,11 @@ static __always_inline int may_answer6(struct __sk_buff *skb, const struct ipv6h
 	__be32 group4;
 	__u8 icmp_type;
 
-	if (ip6->daddr.s6_addr[0] == 0xff && type != ICMPV6_PKT_TOOBIG)
-		return 0;
 	/* A group behind the prefix (where a static multicast map DNATs an
 	 * IPv6 group to) is as much a group as ff00::/8. */
-	if (type != ICMPV6_PKT_TOOBIG && nat64_addr_6to4(&ip6->daddr, &group4) == 0 &&
-	    ((bpf_ntohl(group4) & 0xf0000000) == 0xe0000000 || group4 == 0xffffffff))
+	if (type != ICMPV6_PKT_TOOBIG &&
+	    (ip6->daddr.s6_addr[0] == 0xff ||
+	     (nat64_addr_6to4(&ip6->daddr, &group4) == 0 && is_group4(group4))))
 		return 0;
 	if (ip6->nexthdr != IPPROTO_ICMPV6)
 		return 1;
@@ -1156,11 +1165,6 @@ static __always_inline int is_link_scoped6(const struct in6_addr *a)
 	/* multicast with interface/link scope, or link-local unicast */
 	return (a->s6_addr[0] == 0xff && (a->s6_addr[1] & 0x0f) <= 2) ||
 	       (a->s6_addr[0] == 0xfe && (a->s6_addr[1] & 0xc0) == 0x80);
-}
-
-static __always_inline int is_multicast4(__be32 a)
-{
-	return (bpf_ntohl(a) & 0xf0000000) == 0xe0000000;
 }
 
 /* RFC 1112 §6.4: 01:00:5e + the low 23 bits of the group. */
@@ -2093,7 +2097,7 @@ static __always_inline int finish_4to6(struct __sk_buff *skb, const struct nat64
 /* On the WAN: IPv4Address= destinations (all unicast, without a pool). */
 static __always_inline int wan_destination_ours(const struct nat64_config *cfg, const struct iphdr *ip)
 {
-	if (is_multicast4(ip->daddr) || ip->daddr == 0xffffffff)
+	if (is_group4(ip->daddr))
 		return 0;
 	return cfg->nr_pool4 == 0 || in_pool4(cfg, ip->daddr);
 }
@@ -2115,7 +2119,7 @@ __noinline int nat64_ownership_4to6(struct __sk_buff *skb, const struct iphdr *i
 	if (cfg->nat46_ifindex && ctx_read_u32(skb, ifindex) == cfg->nat46_ifindex) {
 		if (!in_prefix4(ip->saddr, cfg->nat46_prefix, cfg->nat46_prefix_len) ||
 		    in_prefix4(ip->daddr, cfg->nat46_prefix, cfg->nat46_prefix_len) ||
-		    is_multicast4(ip->daddr) || ip->daddr == 0xffffffff)
+		    is_group4(ip->daddr))
 			return 0;
 		/* addressed to the gateway itself: not ours */
 		fib.family = AF_INET;
