@@ -17,7 +17,6 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <linux/icmp.h>
 #include <linux/icmpv6.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
@@ -28,6 +27,7 @@
 #include "nat64_shared.h"
 #include "rfc6052.h"
 #include "csum.h"
+#include "icmp4.h"
 
 #ifndef AF_INET
 #define AF_INET			2
