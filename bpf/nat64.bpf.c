@@ -535,6 +535,31 @@ __noinline int nat64_csum_ipv6_pseudo(const struct in6_addr *saddr, const struct
 	return bpf_csum_diff(0, 0, (__be32 *)&ph, sizeof(ph), seed);
 }
 
+/* The IPv4 pseudo-header (RFC 768, RFC 793 §3.1) as a one's complement sum. */
+static __always_inline __u32 csum_ipv4_pseudo(__be32 saddr, __be32 daddr, __u32 len, __u8 proto)
+{
+	__u32 sum = (saddr & 0xffff) + (saddr >> 16) + (daddr & 0xffff) + (daddr >> 16);
+
+	return csum_fold32(sum + bpf_htons(proto) + bpf_htons(len));
+}
+
+/*
+ * A UDP checksum computed from scratch over [l4, l4 + len) and the
+ * pseudo-header sum of the family the datagram is in now (the caller's
+ * choice), for a datagram that came with checksum 0 (RFC 7915 §4.5).
+ */
+__noinline int nat64_udp_checksum_fill(struct __sk_buff *skb, __u32 l4, __u32 len, __u32 pseudo_sum)
+{
+	__u16 check;
+
+	if (len > CSUM_CHUNK * CSUM_MAX_CHUNKS)
+		return -1;
+	check = ~csum_fold32((__u32)nat64_csum_skb(skb, l4, len, pseudo_sum));
+	if (check == 0)
+		check = 0xffff;	/* RFC 768: 0 means "no checksum" */
+	return bpf_skb_store_bytes(skb, l4 + offsetof(struct udphdr, check), &check, 2, 0);
+}
+
 /* Incremental update of a checksum field value (RFC 1624 eqn. 3). */
 static __always_inline __u16 csum_update(__u16 check, __u32 diff)
 {
@@ -1200,6 +1225,37 @@ static __always_inline __u8 proto_4to6(__u8 p)
 	return p == IPPROTO_ICMP ? IPPROTO_ICMPV6 : p;
 }
 
+/*
+ * Protocol numbers without a counterpart in the other family. RFC 7915
+ * §4.1 and §5.1 copy Protocol into Next Header and back, ICMP aside; these
+ * cannot be copied: in IPv4, the numbers IPv6 reads as extension headers
+ * (a header that is not there), and ICMPv6, whose checksum covers a
+ * pseudo-header the IPv4 packet never had; in IPv6, ICMPv4, which would
+ * leave as ICMP with an ICMPv6-shaped body. The packet an ICMP error
+ * quotes is translated "in the same way" (§4.3, §5.3), so one rule serves
+ * both, and what the outer translation refuses the inner one refuses too.
+ */
+static __always_inline int ipv4_protocol_translatable(__u8 p)
+{
+	return !is_ipv6_ext_header(p) && p != IPPROTO_ICMPV6;
+}
+
+static __always_inline int ipv6_protocol_translatable(__u8 nh)
+{
+	return nh != IPPROTO_ICMP;
+}
+
+/*
+ * UDP with checksum 0, either way: IPv6 forbids it (RFC 8200 §8.1), so a
+ * zero checksum is computed over the whole datagram (RFC 7915 §4.5), or
+ * the datagram dropped when the operator said so (UDPZeroChecksum=drop)
+ * or when the whole datagram is not here to compute it over (a fragment).
+ */
+static __always_inline int udp_zero_checksum_refused(const struct nat64_config *cfg, int is_fragment)
+{
+	return is_fragment || (cfg->flags & NAT64_F_UDP_ZERO_DROP);
+}
+
 static __always_inline __u8 tos_of_ipv6(const struct ipv6hdr *ip)
 {
 	return (ip->priority << 4) | (ip->flow_lbl[0] >> 4);
@@ -1333,6 +1389,8 @@ __noinline int nat64_xlat_icmp6_error(struct __sk_buff *skb, __u32 l4_off, __be3
 		return drop(NAT64_CNT_DROP_MALFORMED);
 	if (skb->len < inner_off + in->info.l4_off)
 		return drop(NAT64_CNT_DROP_MALFORMED);
+	if (!ipv6_protocol_translatable(in->info.proto))
+		return drop(NAT64_CNT_DROP_UNTRANSLATABLE_PROTOCOL);
 	if (nat64_addr_6to4(&in->ip.saddr, &in->saddr4) ||
 	    nat64_addr_6to4(&in->ip.daddr, &in->daddr4))
 		return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
@@ -1631,6 +1689,18 @@ int xlat_6to4(struct __sk_buff *skb)
 	l4_len = IPV6_HDR_LEN + payload_len - info.l4_off;
 	if (frag6_offset(&info) == 0 && l4_len < l4_min_len(info.proto))
 		return drop(NAT64_CNT_DROP_MALFORMED);
+	if (!ipv6_protocol_translatable(info.proto))
+		return drop(NAT64_CNT_DROP_UNTRANSLATABLE_PROTOCOL);
+	if (info.proto == IPPROTO_UDP && frag6_offset(&info) == 0) {
+		__u16 check;
+
+		if (bpf_skb_load_bytes(skb, ETH_HLEN + info.l4_off + offsetof(struct udphdr, check), &check, 2))
+			return drop(NAT64_CNT_DROP_MALFORMED);
+		/* no error: an IPv6 receiver discards such a datagram silently */
+		if (!check && (udp_zero_checksum_refused(cfg, frag6_more(&info)) ||
+			       l4_len > CSUM_CHUNK * CSUM_MAX_CHUNKS))
+			return drop(NAT64_CNT_DROP_UDP_ZERO_CHECKSUM);
+	}
 
 	if (info.proto == IPPROTO_ICMPV6 && frag6_offset(&info) == 0) {
 		if (bpf_skb_load_bytes(skb, ETH_HLEN + info.l4_off, &icmp_type, 1))
@@ -1776,8 +1846,13 @@ int xlat_6to4(struct __sk_buff *skb)
 			if (d + l4 + sizeof(struct udphdr) > de)
 				return drop(NAT64_CNT_DROP_MALFORMED);
 			check = ((struct udphdr *)(d + l4))->check;
-			if (!check)
+			if (!check) {
+				/* refused above unless computable: the whole datagram is here */
+				if (nat64_udp_checksum_fill(skb, l4, l4_len,
+							    csum_ipv4_pseudo(saddr4, daddr4, l4_len, IPPROTO_UDP)))
+					return drop(NAT64_CNT_DROP_INTERNAL);
 				break;
+			}
 			diff = pseudo_diff_6to4_inline(&ip6, saddr4, daddr4);
 			if (bpf_l4_csum_replace(skb, l4 + offsetof(struct udphdr, check), 0, diff,
 						BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0))
@@ -1938,6 +2013,8 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 	inner_ihl = iip->ihl * 4;
 	if (skb->len < inner_off + inner_ihl)
 		return drop(NAT64_CNT_DROP_MALFORMED);
+	if (!ipv4_protocol_translatable(iip->protocol))
+		return drop(NAT64_CNT_DROP_UNTRANSLATABLE_PROTOCOL);
 	/* recomputed below: a corrupt error must not come out valid */
 	if (csum_fold32(nat64_csum_skb(skb, ETH_HLEN + ihl_len, skb->len - ETH_HLEN - ihl_len, 0)) != 0xffff)
 		return drop(NAT64_CNT_DROP_BAD_CHECKSUM);
@@ -2047,24 +2124,6 @@ __noinline int nat64_xlat_icmp4_error(struct __sk_buff *skb, __u32 ihl_len, cons
 	if (bpf_skb_store_bytes(skb, ETH_HLEN + IPV6_HDR_LEN + 2, &check, 2, 0))
 		return drop(NAT64_CNT_DROP_INTERNAL);
 	return TC_ACT_OK;
-}
-
-/* UDP over IPv4 with checksum 0 (RFC 7915 §4.5): compute it for IPv6. */
-__noinline int nat64_udp_checksum_from_scratch(struct __sk_buff *skb, __u32 l4, __u32 len,
-					  const struct in6_addr *saddr6, const struct in6_addr *daddr6)
-{
-	__u32 sum;
-	__u16 check;
-
-	if (!saddr6 || !daddr6)
-		return -1;
-	sum = nat64_csum_ipv6_pseudo(saddr6, daddr6, len, IPPROTO_UDP, 0);
-	if (len > CSUM_CHUNK * CSUM_MAX_CHUNKS)
-		return -1;
-	check = ~csum_fold32((__u32)nat64_csum_skb(skb, l4, len, sum));
-	if (check == 0)
-		check = 0xffff;	/* RFC 768: 0 means "no checksum" */
-	return bpf_skb_store_bytes(skb, l4 + offsetof(struct udphdr, check), &check, 2, 0);
 }
 
 static __always_inline int redirect_to_translator_link(struct __sk_buff *skb, const struct nat64_config *cfg)
@@ -2187,10 +2246,6 @@ int xlat_4to6(struct __sk_buff *skb)
 		return drop(NAT64_CNT_DROP_MALFORMED);
 	l4 = ETH_HLEN + ihl_len;
 	frag_offset = bpf_ntohs(ip.frag_off) & IP_OFFMASK;
-	/* as an IPv6 Next Header these would be read as extension headers */
-	if (ip.protocol == IPPROTO_HOPOPTS || ip.protocol == IPPROTO_ROUTING ||
-	    ip.protocol == IPPROTO_FRAGMENT || ip.protocol == IPPROTO_DSTOPTS)
-		return drop(NAT64_CNT_DROP_EXT_HEADER);
 	if (frag_offset == 0 && tot_len - ihl_len < l4_min_len(ip.protocol))
 		return drop(NAT64_CNT_DROP_MALFORMED);
 	is_fragment = frag_offset || (ip.frag_off & bpf_htons(IP_MF));
@@ -2215,6 +2270,8 @@ int xlat_4to6(struct __sk_buff *skb)
 		if (cfg->nr_pool4 && !is_nat46 && in_pool4(cfg, ip.saddr))
 			return drop(NAT64_CNT_DROP_SPOOFED);	/* our own addresses never come from outside */
 	}
+	if (!ipv4_protocol_translatable(ip.protocol))
+		return drop(NAT64_CNT_DROP_UNTRANSLATABLE_PROTOCOL);
 
 	/* Link-layer padding after Total Length is not part of the datagram. */
 	if (skb->len > ETH_HLEN + tot_len && bpf_skb_change_tail(skb, ETH_HLEN + tot_len, 0))
@@ -2243,7 +2300,7 @@ int xlat_4to6(struct __sk_buff *skb)
 			return drop(NAT64_CNT_DROP_MALFORMED);
 		udp_check = ((struct udphdr *)(d + l4))->check;
 		/* RFC 7915 §4.5: a fragment's checksum cannot be computed */
-		if (!udp_check && (is_fragment || (cfg->flags & NAT64_F_UDP_ZERO_DROP)))
+		if (!udp_check && udp_zero_checksum_refused(cfg, is_fragment))
 			return nat64_icmp4_error(skb, ICMP_DEST_UNREACH, ICMP_PKT_FILTERED, 0,
 					   NAT64_CNT_DROP_UDP_ZERO_CHECKSUM);
 	}
@@ -2266,7 +2323,9 @@ int xlat_4to6(struct __sk_buff *skb)
 	 * the whole datagram is still here (it may be split below).
 	 */
 	if (ip.protocol == IPPROTO_UDP && frag_offset == 0 && !udp_check &&
-	    nat64_udp_checksum_from_scratch(skb, l4, tot_len - ihl_len, &ip6.saddr, &ip6.daddr))
+	    nat64_udp_checksum_fill(skb, l4, tot_len - ihl_len,
+				    nat64_csum_ipv6_pseudo(&ip6.saddr, &ip6.daddr, tot_len - ihl_len,
+							   IPPROTO_UDP, 0)))
 		return drop(NAT64_CNT_DROP_INTERNAL);
 
 	hop_limit = ip.ttl;

@@ -24,8 +24,9 @@ enum nat64_flags {
 	 * Time Exceeded (RFC 7915 §4.1, §5.1). Off when the kernel forwards
 	 * the packet before or after the translator, so a hop is counted once. */
 	NAT64_F_ROUTER_MODE		= 1U << 0,
-	/* IPv4 UDP with checksum 0 is dropped (and answered with ICMP 3/13)
-	 * instead of having its checksum computed (RFC 7915 §4.5). */
+	/* UDP with checksum 0 is dropped instead of having its checksum
+	 * computed (RFC 7915 §4.5): from IPv4 answered with ICMP 3/13, from
+	 * IPv6 silently (RFC 8200 §8.1: receivers discard it). */
 	NAT64_F_UDP_ZERO_DROP		= 1U << 1,
 	NAT64_F_HAVE_RFC6791_V4		= 1U << 2,
 	NAT64_F_HAVE_RFC6791_V6		= 1U << 3,
@@ -111,7 +112,8 @@ struct nat64_eam {
 	X(DROP_FRAGMENT,	"drop-fragment",	"fragment that cannot be translated on its own")	\
 	X(DROP_UNSUPPORTED_ICMP, "drop-unsupported-icmp", "ICMP type without an equivalent in the other family")	\
 	X(DROP_EXT_HEADER,	"drop-ext-header",	"IPv6 extension header chain refused (RFC 7915 §5.1)")	\
-	X(DROP_UDP_ZERO_CHECKSUM, "drop-udp-zero-checksum", "IPv4 UDP with checksum 0 and UDPZeroChecksum=drop")	\
+	X(DROP_UDP_ZERO_CHECKSUM, "drop-udp-zero-checksum", "UDP with checksum 0 and UDPZeroChecksum=drop, or a fragment of one")	\
+	X(DROP_UNTRANSLATABLE_PROTOCOL, "drop-untranslatable-protocol", "protocol without a counterpart: ICMPv6 or an IPv6 extension header number in IPv4, ICMPv4 in IPv6")	\
 	X(DROP_SPOOFED,		"drop-spoofed",		"source inside the translator's own pool")	\
 	X(DROP_NO_ROUTE,	"drop-no-route",	"no route or neighbour toward the translated destination")	\
 	X(DROP_RATELIMITED,	"drop-icmp-ratelimited", "ICMP error not sent: rate limit")		\

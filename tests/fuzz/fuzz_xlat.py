@@ -88,6 +88,7 @@ class Config:
         self.self_v6 = ipaddress.IPv6Address(self_v6) if self_v6 else None
         self.pool4 = [ipaddress.IPv4Address(a) for a in pool4]
         self.router = "--router-mode" in self.flags
+        self.udp_zero_drop = "--udp-zero-drop" in self.flags
 
 
 CONFIGS = [
@@ -128,6 +129,10 @@ def pseudo_sum(src, dst, length, proto):
 
 
 EXT_HEADERS = (0, 43, 60)
+# Protocol numbers without a counterpart in the other family: never
+# translated, outer or quoted (ICMPv6 and the extension header numbers in
+# IPv4, ICMPv4 in IPv6).
+NO_COUNTERPART = {4: (0, 43, 44, 58, 60), 6: (1,)}
 
 
 class Parsed:
@@ -365,9 +370,19 @@ def scapy_seeds(cfg):
     add4(IP(src=r4, dst=pool) / ICMP(type=3, code=1) / inner4t)
     add4(IP(src=r4, dst=pool) / ICMP(type=11) / inner4e)
     # protocols without a meaning in the other family
-    for proto in (0, 60, 59, 47):
+    for proto in (0, 43, 44, 58, 60, 59, 47):
         add4(IP(src=b4, dst=pool, proto=proto) / Raw(data[:40]))
+        add4(IP(src=r4, dst=pool) / ICMP(type=3, code=1) / IP(src=pool, dst=b4, proto=proto) / Raw(data[:40]))
     add6(IPv6(src=a6, dst=b6, nh=59) / Raw(data[:40]))
+    add6(IPv6(src=a6, dst=b6, nh=1) / ICMP(type=8, id=7) / Raw(data[:40]))
+    add6(IPv6(src=a6, dst=b6) / IPv6ExtHdrHopByHop(nh=1) / ICMP(type=8, id=7) / Raw(data[:40]))
+    add6(IPv6(src=r6, dst=b6) / ICMPv6DestUnreach(code=3) / IPv6(src=b6, dst=a6, nh=1) / ICMP(type=0) /
+         Raw(data[:40]))
+    # IPv6 UDP with checksum 0 (invalid in IPv6): computed for IPv4, or dropped
+    for n in (0, 7, 300):
+        add6(IPv6(src=a6, dst=b6) / UDP(sport=40000, dport=53, chksum=0) / Raw(data[:n]))
+    add6(IPv6(src=a6, dst=b6) / IPv6ExtHdrFragment(id=9, m=1) / UDP(sport=40000, dport=53, chksum=0) /
+         Raw(data[:64]))
     # multicast and link-local, passed or translated
     add6(IPv6(src=a6, dst=str(embed_cfg(cfg, "234.203.0.113"))) / UDP(sport=5000, dport=5000) / Raw(data[:10]))
     add4(IP(src=b4, dst="224.0.0.251") / UDP(sport=5353, dport=5353))
@@ -614,8 +629,10 @@ def check(cfg, direction, frame, rv, out):
     if rv == 0 and out == frame:
         return None
     pin, pout = parse(frame), parse(out)
-    if rv == 0 and pin.family == 4 and pin.proto in (0, 43, 44, 60) and pout.family == 6:
-        return f"IPv4 protocol {pin.proto} (an IPv6 extension header number) copied into Next Header"
+    if rv == 0 and pin.family in (4, 6) and pout.family not in (0, pin.family) and \
+            pin.proto in NO_COUNTERPART[pin.family]:
+        return f"{'IPv4 protocol' if pin.family == 4 else 'IPv6 next header'} {pin.proto} " \
+               "(no counterpart in the other family) translated"
     if not pout.ok:
         return f"malformed output: {pout.why}"
     pad_in = len(frame) - 14 - pin.declared if pin.ok else 0
@@ -657,6 +674,15 @@ def check(cfg, direction, frame, rv, out):
     elif addr(pout.src) != want_src:
         return f"source {addr(pout.src)} for {addr(pin.src)} (want {want_src})"
     # checksums
+    if in_family == 6 and pin.proto == 17 and pin.first_frag and len(pin.l4) >= 8 and \
+            pin.l4[6:8] == b"\0\0":
+        # RFC 8200 §8.1 / RFC 7915 §4.5: computed for IPv4, or dropped
+        if cfg.udp_zero_drop or pout.frag:
+            return "IPv6 UDP checksum 0 translated (UDPZeroChecksum=drop, or a first fragment)"
+        if len(pout.l4) >= 8 and pout.l4[6:8] == b"\0\0":
+            return "IPv6 UDP checksum 0 translated into IPv4 UDP without a checksum"
+        if csum_sum(pout.l4, pseudo_sum(pout.src, pout.dst, len(pout.l4), 17)) != 0xFFFF:
+            return "IPv6 UDP checksum 0 translated into a wrong IPv4 checksum"
     rin, rout = l4_residual(pin), l4_residual(pout)
     if rin is not None and not pout.frag:
         if rout is None:
@@ -696,8 +722,13 @@ def check_quoted(cfg, pin, pout, to):
         return None
     if qout.family == qin.family:
         return "quoted packet not translated"
+    # RFC 7915 §4.3 / §5.3: the quoted packet "in the same way" as the outer one
+    if qin.proto in NO_COUNTERPART[qin.family]:
+        return f"quoted packet with protocol {qin.proto} (no counterpart in the other family) translated"
     for a_in, a_out, what in ((qin.src, qout.src, "source"), (qin.dst, qout.dst, "destination")):
         want = to(addr(a_in))
+        if want is None:
+            return f"quoted {what} {addr(a_in)} maps to nothing, yet translated"
         if want is not None and addr(a_out) != want:
             return f"quoted {what} {addr(a_out)} for {addr(a_in)} (want {want})"
     return None

@@ -26,6 +26,9 @@ KNOWN = {
     "icmp-error-checksum": "ICMP error with a wrong checksum translated into a valid one",
     "icmp-too-short": "translated an ICMP message shorter than its header",
     "ipv6-ext-protocol": "IPv4 protocol",
+    "icmpv4-in-ipv6": "IPv6 next header",
+    "quoted-protocol": "quoted packet with protocol",
+    "udp-zero-6to4": "IPv6 UDP checksum 0",
     "error-outer-tos": "outer TOS of a translated ICMP error",
     "split-icmp": "split packet: ",
     "error-about-error": "ICMP error generated about",
@@ -76,6 +79,22 @@ def test_fuzz_short_icmp_not_translated(fuzz_result):
 
 def test_fuzz_ipv4_protocol_ext_header_numbers(fuzz_result):
     bad = _of_kind(fuzz_result[0], "ipv6-ext-protocol")
+    assert not bad, _describe(bad)
+
+
+def test_fuzz_icmpv4_in_ipv6_not_translated(fuzz_result):
+    bad = _of_kind(fuzz_result[0], "icmpv4-in-ipv6")
+    assert not bad, _describe(bad)
+
+
+def test_fuzz_quoted_protocol_rules(fuzz_result):
+    """An ICMP error quoting a packet the outer rules refuse is refused too."""
+    bad = _of_kind(fuzz_result[0], "quoted-protocol")
+    assert not bad, _describe(bad)
+
+
+def test_fuzz_udp_zero_checksum_6to4(fuzz_result):
+    bad = _of_kind(fuzz_result[0], "udp-zero-6to4")
     assert not bad, _describe(bad)
 
 
