@@ -743,6 +743,139 @@ static int verb_map_remove(sd_bus *bus, int argc, char *argv[]) {
         return 0;
 }
 
+/* ---- HA (docs/HA.md) ---- */
+
+static int get_string_property(sd_bus *bus, const char *name, sd_bus_error *error, char **ret) {
+        return sd_bus_get_property_string(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, name, error, ret);
+}
+
+/* Prints conntrackd's counters, or why there are none; JSON: an object or null. */
+static void print_sync_statistics(sd_bus *bus) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *name;
+        uint64_t value;
+        bool first = true;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "GetSyncStatistics", &error, &reply, NULL);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "{st}");
+        if (r < 0) {
+                if (arg_json)
+                        fputs("null", stdout);
+                else
+                        printf("Sync: unavailable (%s)\n", error.message ?: strerror(-r));
+                return;
+        }
+
+        if (arg_json)
+                putchar('{');
+        else
+                printf("Sync (conntrackd):\n");
+        while ((r = sd_bus_message_read(reply, "{st}", &name, &value)) > 0) {
+                if (arg_json) {
+                        if (!first)
+                                putchar(',');
+                        json_write_string(stdout, name);
+                        printf(":%llu", (unsigned long long) value);
+                } else
+                        printf("  %-28s %llu\n", name, (unsigned long long) value);
+                first = false;
+        }
+        if (arg_json)
+                putchar('}');
+}
+
+static int verb_ha(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *instances = NULL, *stats = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *role = NULL;
+        char **held = NULL;
+        uint64_t failovers = 0;
+        const char *name, *state;
+        uint64_t value;
+        bool first = true;
+        int r;
+
+        r = get_string_property(bus, "HARole", &error, &role);
+        if (r < 0)
+                return log_bus_error(&error, r, "get the HA role");
+        if (!role[0]) {
+                if (arg_json)
+                        puts("{\"HARole\":\"\"}");
+                else
+                        printf("HA: not configured (no [HA] in gateway.conf).\n");
+                return 0;
+        }
+
+        r = sd_bus_get_property(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "HAInstances", &error, &instances, "a(ss)");
+        if (r < 0)
+                return log_bus_error(&error, r, "get the VRRP instances");
+        r = sd_bus_get_property_strv(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "HAHeldAddresses", &error, &held);
+        if (r < 0)
+                return log_bus_error(&error, r, "get the held addresses");
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "GetStatistics", &error, &stats, NULL);
+        if (r < 0) {
+                strv_free(held);
+                return log_bus_error(&error, r, "get statistics");
+        }
+        r = sd_bus_message_enter_container(stats, 'a', "{st}");
+        while (r >= 0 && (r = sd_bus_message_read(stats, "{st}", &name, &value)) > 0)
+                if (streq(name, GATEWAY_STATISTIC_HA_FAILOVERS))
+                        failovers = value;
+
+        if (arg_json) {
+                printf("{\"HARole\":");
+                json_write_string(stdout, role);
+                printf(",\"HAInstances\":{");
+        } else
+                printf("Role: %s\nInstances:", role);
+
+        r = sd_bus_message_enter_container(instances, 'a', "(ss)");
+        while (r >= 0 && (r = sd_bus_message_read(instances, "(ss)", &name, &state)) > 0) {
+                if (arg_json) {
+                        if (!first)
+                                putchar(',');
+                        json_write_string(stdout, name);
+                        putchar(':');
+                        json_write_string(stdout, state);
+                } else
+                        printf(" %s=%s", name, state);
+                first = false;
+        }
+        if (arg_json) {
+                printf("},\"HAHeldAddresses\":[");
+                for (size_t i = 0; held && held[i]; i++) {
+                        if (i > 0)
+                                putchar(',');
+                        json_write_string(stdout, held[i]);
+                }
+                printf("],\"Failovers\":%llu,\"Sync\":", (unsigned long long) failovers);
+                print_sync_statistics(bus);
+                puts("}");
+        } else {
+                printf("%s\nHeld addresses:", first ? " (none reported yet)" : "");
+                for (size_t i = 0; held && held[i]; i++)
+                        printf(" %s", held[i]);
+                printf("%s\nFailovers: %llu\n", held && held[0] ? "" : " none", (unsigned long long) failovers);
+                print_sync_statistics(bus);
+        }
+        strv_free(held);
+        return 0;
+}
+
+static int verb_ha_state(sd_bus *bus, int argc, char *argv[]) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "SetHAState", &error, NULL,
+                               "ss", argv[1], argv[2]);
+        if (r < 0)
+                return log_bus_error(&error, r, "set the HA state");
+        return 0;
+}
+
 /* ---- reload, check-config ---- */
 
 static int verb_reload(sd_bus *bus, int argc, char *argv[]) {
@@ -804,6 +937,8 @@ static const Verb verbs[] = {
         { "maps",         0, 0, {}, true,  verb_maps         },
         { "map",          1, 3, {}, true,  NULL, map_verbs   },
         { "reload",       0, 0, {}, true,  verb_reload       },
+        { "ha",           0, 0, {}, true,  verb_ha           },
+        { "ha-state",     2, 2, {}, true,  verb_ha_state     },
         { "check-config", 0, 1, {}, false, verb_check_config },
         {}
 };
@@ -884,12 +1019,17 @@ static void help(void) {
                "  map add IPV6 IPV4      Add a static multicast map (until the next reload)\n"
                "  map remove IPV6        Remove a static multicast map\n"
                "  reload                 Re-read the configuration files and apply them\n"
+               "  ha                     Show the HA role, VRRP instances, held addresses,\n"
+               "                         failovers and conntrackd's sync statistics\n"
+               "  ha-state INSTANCE STATE\n"
+               "                         Tell the daemon a VRRP instance's state (master, backup,\n"
+               "                         fault, stop); keepalived's notify script ha-notify does\n"
                "  check-config [FILE]    Check a configuration file without the daemon and print\n"
                "                         the effective configuration (default: %s)\n"
                "\nOptions:\n"
                "  -h --help              Show this help\n"
                "     --version           Show package version\n"
-               "     --json              JSON output (status, statistics, drops, maps)\n"
+               "     --json              JSON output (status, statistics, drops, maps, ha)\n"
                "     --no-pager          Do not pipe output into a pager\n"
                "     --address=ADDRESS   D-Bus address of the bus to use (default: the system bus,\n"
                "                         or $DBUS_SYSTEM_BUS_ADDRESS)\n"

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <systemd/sd-bus.h>
 
@@ -16,6 +17,8 @@
 #include "statistics.h"
 
 #define BUS_ERROR_NO_SUCH_STATIC_MAP "org.nat64.Gateway1.Error.NoSuchStaticMap"
+#define BUS_ERROR_HA_NOT_CONFIGURED "org.nat64.Gateway1.Error.HANotConfigured"
+#define BUS_ERROR_SYNC_UNAVAILABLE "org.nat64.Gateway1.Error.SyncUnavailable"
 
 #define PREFIX6_STRLEN (INET6_ADDRSTRLEN + 4)
 #define PREFIX4_STRLEN (INET_ADDRSTRLEN + 3)
@@ -197,6 +200,53 @@ static int property_get_static_maps(PROPERTY_ARGS) {
         return sd_bus_message_close_container(reply);
 }
 
+static int property_get_ha_conntrackd_socket(PROPERTY_ARGS) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "s", m->config->ha_conntrackd_socket ?: "");
+}
+
+static int property_get_ha_role(PROPERTY_ARGS) {
+        Manager *m = userdata;
+
+        /* "": no [HA], the gateway stands alone. */
+        if (!m->config->ha_conntrackd_socket)
+                return sd_bus_message_append(reply, "s", "");
+        return sd_bus_message_append(reply, "s", ha_role_to_string(m->ha_role) ?: "");
+}
+
+static int property_get_ha_instances(PROPERTY_ARGS) {
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "(ss)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; m->config->ha_conntrackd_socket && i < m->n_ha_instances; i++) {
+                r = sd_bus_message_append(reply, "(ss)", m->ha_instances[i].name,
+                                          ha_role_to_string(m->ha_instances[i].role));
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_ha_held_addresses(PROPERTY_ARGS) {
+        Manager *m = userdata;
+        char buf[INET_ADDRSTRLEN];
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; m->config->ha_conntrackd_socket && i < m->n_ha_held; i++) {
+                r = sd_bus_message_append(reply, "s", format_in4(&m->ha_held[i], buf));
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
 /* ---- methods ---- */
 
 /* Writes are root's (the D-Bus policy says so too; this holds on any bus). */
@@ -269,6 +319,9 @@ static int append_statistics(Manager *m, sd_bus_message *reply) {
         if (r < 0)
                 return r;
         r = sd_bus_message_append(reply, "{st}", GATEWAY_STATISTIC_CONNTRACK_FULL, m->conntrack_full_events);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "{st}", GATEWAY_STATISTIC_HA_FAILOVERS, m->ha_failovers);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);
@@ -415,6 +468,92 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+static int method_set_ha_state(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *instance, *state;
+        HARole role;
+        int r;
+
+        r = check_root(msg, error);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_read(msg, "ss", &instance, &state);
+        if (r < 0)
+                return bus_error_set_unreadable_args(msg, error, r);
+        if (!ha_instance_name_valid(instance))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Not a VRRP instance name (1-%d of A-Z a-z 0-9 _ . -): \"%s\".",
+                                         HA_INSTANCE_NAME_MAX, instance);
+        role = ha_role_from_string(state);
+        if (role < 0 && strcasecmp(state, "stop") != 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Not a VRRP state (master, backup, fault, stop): \"%s\".", state);
+
+        r = manager_set_ha_state(m, instance, role);
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_set(error, BUS_ERROR_HA_NOT_CONFIGURED,
+                                        "The gateway is not part of an HA group (no [HA] in gateway.conf).");
+        if (r == -E2BIG)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "At most %d VRRP instances.",
+                                         HA_MAX_INSTANCES);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to apply the HA state: %m");
+
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+/* The call waits for conntrackd; its answer completes it from the event loop. */
+static int sync_statistics_add(void *userdata, const char *name, uint64_t value) {
+        return sd_bus_message_append(userdata, "{st}", name, value);
+}
+
+static void on_sync_statistics(void *userdata, int error, const char *text) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata, *reply = NULL;
+        int r;
+
+        if (error < 0) {
+                r = sd_bus_reply_method_errorf(call, BUS_ERROR_SYNC_UNAVAILABLE,
+                                               "conntrackd did not answer: %s.", strerror(-error));
+                goto finish;
+        }
+
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{st}");
+        if (r >= 0)
+                r = ha_conntrackd_stats_parse(text, sync_statistics_add, reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        else
+                r = sd_bus_reply_method_errorf(call, BUS_ERROR_SYNC_UNAVAILABLE,
+                                               "conntrackd's statistics could not be read: %s.", strerror(-r));
+finish:
+        if (r < 0)
+                log_debug_errno(r, "Failed to answer GetSyncStatistics(), ignoring: %m");
+}
+
+static int method_get_sync_statistics(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        if (!m->config->ha_conntrackd_socket)
+                return sd_bus_error_set(error, BUS_ERROR_HA_NOT_CONFIGURED,
+                                        "The gateway is not part of an HA group (no [HA] in gateway.conf).");
+
+        r = ha_conntrackd_stats_query(m->event, m->config->ha_conntrackd_socket, on_sync_statistics,
+                                      sd_bus_message_ref(msg));
+        if (r < 0) {
+                sd_bus_message_unref(msg);
+                return sd_bus_error_setf(error, BUS_ERROR_SYNC_UNAVAILABLE,
+                                         "conntrackd is not reachable at \"%s\": %s.",
+                                         m->config->ha_conntrackd_socket, strerror(-r));
+        }
+        return 1;
+}
+
 static int method_describe(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 
 static const sd_bus_vtable gateway_vtable[] = {
@@ -434,6 +573,10 @@ static const sd_bus_vtable gateway_vtable[] = {
         SD_BUS_PROPERTY("StaticMaps", "a(ss)", property_get_static_maps, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NAT46Active", "b", property_get_nat46_active, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("MulticastMapCount", "u", property_get_multicast_map_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HAConntrackdSocket", "s", property_get_ha_conntrackd_socket, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HARole", "s", property_get_ha_role, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HAInstances", "a(ss)", property_get_ha_instances, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HAHeldAddresses", "as", property_get_ha_held_addresses, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 
         /* UNPRIVILEGED: sd-bus would otherwise demand CAP_SYS_ADMIN of every
          * caller; reads are for everyone, writes check for root themselves. */
@@ -461,6 +604,16 @@ static const sd_bus_vtable gateway_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,
                                 method_reload,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetHAState",
+                                SD_BUS_ARGS("s", instance, "s", state),
+                                SD_BUS_NO_RESULT,
+                                method_set_ha_state,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetSyncStatistics",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a{st}", counters),
+                                method_get_sync_statistics,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Describe",
                                 SD_BUS_NO_ARGS,
@@ -696,6 +849,12 @@ static void bus_emit(Manager *m, char **names) {
 
 void bus_emit_state_changed(Manager *m) {
         char *names[] = { (char *) "State", (char *) "NAT46Active", NULL };
+
+        bus_emit(m, names);
+}
+
+void bus_emit_ha_changed(Manager *m) {
+        char *names[] = { (char *) "HARole", (char *) "HAInstances", (char *) "HAHeldAddresses", NULL };
 
         bus_emit(m, names);
 }

@@ -19,3 +19,4 @@ int bus_setup(Manager *m);
 void bus_emit_state_changed(Manager *m);
 void bus_emit_config_changed(Manager *m);
 void bus_emit_static_maps_changed(Manager *m);
+void bus_emit_ha_changed(Manager *m);

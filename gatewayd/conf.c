@@ -292,7 +292,7 @@ int multicast_map_validate(const Config *c, const MulticastMap *m, size_t skip_i
 /* ---- The parser ---- */
 
 /* Entries of config_keys[] below. */
-#define CONFIG_N_KEYS 12
+#define CONFIG_N_KEYS 13
 
 typedef struct SourceLocation {
         const char *file;
@@ -744,6 +744,36 @@ static int config_parse_multicast_map(ConfigParser *p, const char *key, const ch
         return CONFIG_APPEND(p, key, c->multicast_maps, c->n_multicast_maps, CONFIG_MAX_MULTICAST_MAPS, map);
 }
 
+/* An absolute path of a UNIX socket (sun_path holds 107 characters and a NUL). */
+#define CONFIG_MAX_SOCKET_PATH 107
+
+static int config_parse_conntrackd_socket(ConfigParser *p, const char *key, const char *value) {
+        Config *c = p->config;
+        char *copy;
+
+        if (!*value) {
+                free(c->ha_conntrackd_socket);
+                c->ha_conntrackd_socket = NULL;
+                return 0;
+        }
+        if (value[0] != '/')
+                return config_error(p, current_location(p, key), "\"%s\" is not an absolute path", value);
+        if (strlen(value) > CONFIG_MAX_SOCKET_PATH)
+                return config_error(p, current_location(p, key),
+                                    "\"%s\" is longer than a UNIX socket path may be (%d characters)", value,
+                                    CONFIG_MAX_SOCKET_PATH);
+        for (const char *s = value; *s; s++)
+                if ((unsigned char) *s < ' ' || *s == 0x7f)
+                        return config_error(p, current_location(p, key), "the path has a control character");
+
+        copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+        free(c->ha_conntrackd_socket);
+        c->ha_conntrackd_socket = copy;
+        return 0;
+}
+
 typedef int (*ConfigKeyParser)(ConfigParser *p, const char *key, const char *value);
 
 /* The schema: every section and key of PRODUCT.md "Configuration". */
@@ -764,6 +794,7 @@ static const struct ConfigKey {
         { "NAT46",      "Interface",       config_parse_nat46_interface   },
         { "NAT46",      "IPv4Prefix",      config_parse_nat46_prefix      },
         { "Multicast",  "Map",             config_parse_multicast_map     },
+        { "HA",         "ConntrackdSocket", config_parse_conntrackd_socket },
 };
 _Static_assert(ELEMENTSOF(config_keys) == CONFIG_N_KEYS, "CONFIG_N_KEYS must count config_keys[]");
 
@@ -1162,6 +1193,7 @@ Config *config_free(Config *c) {
         free(c->client_prefixes);
         free(c->nat46_interface);
         free(c->multicast_maps);
+        free(c->ha_conntrackd_socket);
         free(c);
         return NULL;
 }
@@ -1244,6 +1276,9 @@ int config_dump(const Config *c, FILE *f) {
                         fputc('\n', f);
                 }
         }
+
+        if (c->ha_conntrackd_socket)
+                fprintf(f, "\n[HA]\nConntrackdSocket=%s\n", c->ha_conntrackd_socket);
 
         return ferror(f) ? -EIO : 0;
 }

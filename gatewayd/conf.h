@@ -81,6 +81,9 @@ typedef struct Config {
 	/* [Multicast] */
 	MulticastMap *multicast_maps;
 	size_t n_multicast_maps;
+
+	/* [HA]: set, the gateway is one of a keepalived/conntrackd group (docs/HA.md) */
+	char *ha_conntrackd_socket;
 } Config;
 
 /*

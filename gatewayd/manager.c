@@ -45,6 +45,8 @@
 #define CONNTRACK_CHECK_USEC    (2000 * USEC_PER_MSEC)
 #define CONNTRACK_FULL_PERCENT  95ULL
 #define CONNTRACK_CLEAR_PERCENT 90ULL
+/* keepalived adds a group's addresses one by one: look once they are all there. */
+#define HA_CHECK_DELAY_USEC     (10 * USEC_PER_MSEC)
 
 static const char *const manager_state_table[_MANAGER_STATE_MAX] = {
         [MANAGER_STARTING] = "starting",
@@ -127,6 +129,7 @@ int manager_new(sd_event *event, const char *config_path, const char *nft_templa
          * is for the gateway itself; the kernel answers only for devices that
          * forward IPv4 (else every packet, even to the host, is translated). */
         m->nat46.ipv4_forwarding = true;
+        m->ha_role = _HA_ROLE_INVALID;
 
         m->config_path = strdup(config_path);
         m->nft_template_path = strdup(nft_template_path);
@@ -145,6 +148,7 @@ static void manager_stop_monitors(Manager *m) {
         m->nft_monitor_source = sd_event_source_disable_unref(m->nft_monitor_source);
         m->nft_monitor = nft_monitor_free(m->nft_monitor);
         m->conntrack_check_source = sd_event_source_disable_unref(m->conntrack_check_source);
+        m->ha_check_source = sd_event_source_disable_unref(m->ha_check_source);
 }
 
 Manager *manager_free(Manager *m) {
@@ -157,6 +161,7 @@ Manager *manager_free(Manager *m) {
         m->netlink = netlink_close(m->netlink);
         m->config = config_free(m->config);
         free(m->routes);
+        free(m->ha_held);
         free(m->config_path);
         free(m->nft_template_path);
         sd_event_unref(m->event);
@@ -516,13 +521,64 @@ static int manager_routes_sync(Manager *m, const Config *c) {
         return 0;
 }
 
+static bool ha_held_equal(const struct in_addr *a, size_t n_a, const struct in_addr *b, size_t n_b) {
+        return n_a == n_b && (n_a == 0 || memcmp(a, b, n_a * sizeof(*a)) == 0);
+}
+
+static void log_ha_held(const Config *c, const struct in_addr *held, size_t n) {
+        char list[CONFIG_MAX_IPV4_ADDRESSES * (INET_ADDRSTRLEN + 1)] = "", buf[INET_ADDRSTRLEN];
+
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
+                        strcat(list, " ");
+                strcat(list, inet_ntop(AF_INET, &held[i], buf, sizeof(buf)));
+        }
+        if (n > 0)
+                log_info("HA: \"%s\" holds IPv4Address= %s, new flows are mapped onto them.", c->wan_interface, list);
+        else
+                log_info("HA: \"%s\" holds none of IPv4Address=, no new flow is mapped.", c->wan_interface);
+}
+
+/*
+ * With [HA], the table depends on the node's state too: which IPv4Address=
+ * values the WAN holds now and whether it is VRRP master. The first time
+ * (start, or [HA] added by a reload) the role comes from the addresses: a
+ * daemon restarted on the master finds keepalived's addresses in place.
+ */
 static int manager_nft_render(Manager *m, const Config *c, char **ret) {
+        _cleanup_free_ struct in_addr *held = NULL;
+        NftHA ha = {};
+        size_t n_held = 0;
         int r;
 
-        r = nft_render(c, m->nft_template_path, ret);
+        if (c->ha_conntrackd_socket) {
+                r = ha_held_addresses(c, &held, &n_held);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the addresses of \"%s\": %m", c->wan_interface);
+                if (m->ha_role < 0) {
+                        m->ha_role = n_held > 0 ? HA_ROLE_MASTER : HA_ROLE_BACKUP;
+                        log_info("HA: starting as %s (%s IPv4Address= on \"%s\").", ha_role_to_string(m->ha_role),
+                                 n_held > 0 ? "holding" : "not holding", c->wan_interface);
+                }
+                ha.standby = m->ha_role != HA_ROLE_MASTER || n_held == 0;
+                ha.snat_addresses = held;
+                ha.n_snat_addresses = n_held;
+        }
+
+        r = nft_render_ha(c, &ha, m->nft_template_path, ret);
         if (r < 0)
                 return log_error_errno(r, "Failed to render the nftables table from \"%s\": %m",
                                        m->nft_template_path);
+
+        if (c->ha_conntrackd_socket && !ha_held_equal(held, n_held, m->ha_held, m->n_ha_held))
+                log_ha_held(c, held, n_held);
+        if (c->ha_conntrackd_socket && ha.standby != m->ha_standby)
+                log_info("HA: %s.", ha.standby ? "standby, new client flows are dropped"
+                                               : "active, new client flows are mapped");
+        free(m->ha_held);
+        m->ha_held = TAKE_PTR(held);
+        m->n_ha_held = n_held;
+        m->ha_standby = ha.standby;
         return 0;
 }
 
@@ -731,6 +787,110 @@ static int on_nft_event(sd_event_source *s, int fd, uint32_t revents, void *user
         return 0;
 }
 
+/* With [HA]: re-applies the table if the held addresses or the standby state changed. */
+static int manager_ha_refresh(Manager *m) {
+        _cleanup_free_ struct in_addr *held = NULL;
+        _cleanup_free_ char *text = NULL;
+        size_t n_held = 0;
+        bool standby;
+        int r;
+
+        if (!m->config->ha_conntrackd_socket || m->state == MANAGER_STOPPING)
+                return 0;
+
+        r = ha_held_addresses(m->config, &held, &n_held);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to read the addresses of \"%s\", ignoring: %m",
+                                         m->config->wan_interface);
+        standby = m->ha_role != HA_ROLE_MASTER || n_held == 0;
+        if (standby == m->ha_standby && ha_held_equal(held, n_held, m->ha_held, m->n_ha_held))
+                return 0;
+
+        r = manager_nft_render(m, m->config, &text);
+        if (r < 0)
+                return r;
+        r = manager_nft_apply(text);
+        if (r < 0) {
+                manager_set_state(m, MANAGER_DEGRADED);
+                return r;
+        }
+        return 0;
+}
+
+static int on_ha_check(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) manager_ha_refresh(userdata);
+        return 0;
+}
+
+/* keepalived adds and removes IPv4Address= values: an address event on the WAN. */
+static void on_address_changed(int ifindex, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        if (!m->config->ha_conntrackd_socket || ifindex != m->wan.ifindex)
+                return;
+        r = timer_schedule(m, &m->ha_check_source, HA_CHECK_DELAY_USEC, on_ha_check);
+        if (r < 0)
+                log_warning_errno(r, "Failed to schedule the HA address check, ignoring: %m");
+}
+
+static HARole ha_role_summary(const Manager *m) {
+        bool fault = false;
+
+        if (m->n_ha_instances == 0)
+                return m->ha_role;
+        for (size_t i = 0; i < m->n_ha_instances; i++) {
+                if (m->ha_instances[i].role == HA_ROLE_MASTER)
+                        return HA_ROLE_MASTER;
+                fault = fault || m->ha_instances[i].role == HA_ROLE_FAULT;
+        }
+        return fault ? HA_ROLE_FAULT : HA_ROLE_BACKUP;
+}
+
+int manager_set_ha_state(Manager *m, const char *instance, HARole role) {
+        HARole old = _HA_ROLE_INVALID;
+        size_t i;
+
+        if (!m->config->ha_conntrackd_socket)
+                return -EOPNOTSUPP;
+
+        for (i = 0; i < m->n_ha_instances; i++)
+                if (streq(m->ha_instances[i].name, instance))
+                        break;
+        if (i < m->n_ha_instances)
+                old = m->ha_instances[i].role;
+        else if (role >= 0) {
+                if (m->n_ha_instances >= HA_MAX_INSTANCES)
+                        return -E2BIG;
+                snprintf(m->ha_instances[i].name, sizeof(m->ha_instances[i].name), "%s", instance);
+                m->n_ha_instances++;
+        } else
+                return 0;       /* a stop of an instance we never heard of */
+
+        if (role < 0) {
+                /* Stopped: forget it (keepalived shutting down), keep the order of the rest. */
+                memmove(&m->ha_instances[i], &m->ha_instances[i + 1],
+                        (m->n_ha_instances - i - 1) * sizeof(m->ha_instances[0]));
+                m->n_ha_instances--;
+                log_info("HA: VRRP instance \"%s\" stopped.", instance);
+        } else {
+                m->ha_instances[i].role = role;
+                if (role == HA_ROLE_MASTER && old != HA_ROLE_MASTER) {
+                        m->ha_failovers++;
+                        log_notice("HA: VRRP instance \"%s\" is master here now (was %s).", instance,
+                                   old >= 0 ? ha_role_to_string(old) : "unknown");
+                } else if (role != old)
+                        log_info("HA: VRRP instance \"%s\" is %s here now.", instance, ha_role_to_string(role));
+        }
+
+        /* With every instance stopped the node keeps its last role: keepalived is going away. */
+        if (m->n_ha_instances > 0)
+                m->ha_role = ha_role_summary(m);
+
+        bus_emit_ha_changed(m);
+        return manager_ha_refresh(m);
+}
+
 static int read_proc_u64(const char *path, uint64_t *ret) {
         char line[64];
         unsigned long long v;
@@ -781,6 +941,7 @@ static int manager_start_monitors(Manager *m) {
         r = netlink_monitor_new(&m->link_monitor);
         if (r < 0)
                 return log_error_errno(r, "Failed to open link monitor: %m");
+        netlink_monitor_set_addr_cb(m->link_monitor, on_address_changed);
         r = sd_event_add_io(m->event, &m->link_monitor_source, netlink_monitor_fd(m->link_monitor),
                             EPOLLIN, on_link_event, m);
         if (r < 0)

@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "conf.h"
+#include "ha.h"
 #include "netlink.h"
 #include "nft.h"
 #include "translator.h"
@@ -76,6 +77,19 @@ typedef struct Manager {
         bool conntrack_full;                    /* above the threshold at the last check */
         uint64_t conntrack_full_events;         /* times it went above ("conntrack-full-events") */
         bool sync_failed;                       /* the last manager_sync() failed */
+
+        /* [HA] (docs/HA.md): what keepalived's notify script reported, per VRRP instance */
+        struct {
+                char name[HA_INSTANCE_NAME_MAX + 1];
+                HARole role;
+        } ha_instances[HA_MAX_INSTANCES];
+        size_t n_ha_instances;
+        HARole ha_role;                         /* the node's: master of any instance, else fault, else backup */
+        uint64_t ha_failovers;                  /* instances that became master here ("ha-failovers") */
+        struct in_addr *ha_held;                /* IPv4Address= on the WAN now, as last rendered */
+        size_t n_ha_held;
+        bool ha_standby;                        /* the table in force drops new flows */
+        sd_event_source *ha_check_source;       /* deferred look at the addresses after events */
 } Manager;
 
 int manager_new(sd_event *event, const char *config_path, const char *nft_template_path, Manager **ret);
@@ -107,3 +121,6 @@ int manager_add_static_map(Manager *m, const MulticastMap *map, const char **ret
 int manager_remove_static_map(Manager *m, const struct in6_addr *group6);
 
 int manager_read_counters(Manager *m, uint64_t ret[_NAT64_CNT_MAX]);
+
+/* keepalived's notify: instance is now role (_HA_ROLE_INVALID: stopped, forget it). -EOPNOTSUPP without [HA]. */
+int manager_set_ha_state(Manager *m, const char *instance, HARole role);

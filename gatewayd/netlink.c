@@ -41,6 +41,7 @@ struct Netlink {
 
 struct NetlinkMonitor {
         struct mnl_socket *socket;
+        netlink_addr_cb addr_cb;        /* NULL: IPv4 address events are ignored */
 };
 
 /* ---- libmnl plumbing (shared with nft.c) -------------------------------- */
@@ -688,7 +689,8 @@ int netlink_monitor_new(NetlinkMonitor **ret) {
         if (!m)
                 return -ENOMEM;
 
-        r = netlink_socket_open(NETLINK_ROUTE, RTMGRP_LINK, &m->socket);
+        /* Addresses too: an HA node follows the IPv4Address= values keepalived moves. */
+        r = netlink_socket_open(NETLINK_ROUTE, RTMGRP_LINK | RTMGRP_IPV4_IFADDR, &m->socket);
         if (r < 0)
                 return r;
 
@@ -700,8 +702,13 @@ int netlink_monitor_fd(NetlinkMonitor *m) {
         return mnl_socket_get_fd(m->socket);
 }
 
+void netlink_monitor_set_addr_cb(NetlinkMonitor *m, netlink_addr_cb cb) {
+        m->addr_cb = cb;
+}
+
 typedef struct LinkEventContext {
         netlink_link_cb cb;
+        netlink_addr_cb addr_cb;
         void *userdata;
 } LinkEventContext;
 
@@ -709,6 +716,13 @@ static int link_event_cb(const struct nlmsghdr *nlh, void *userdata) {
         LinkEventContext *ctx = userdata;
         LinkInfo info;
 
+        if (nlh->nlmsg_type == RTM_NEWADDR || nlh->nlmsg_type == RTM_DELADDR) {
+                const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+
+                if (ctx->addr_cb && nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifa)))
+                        ctx->addr_cb((int) ifa->ifa_index, ctx->userdata);
+                return 0;
+        }
         if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
                 return 0;
         if (link_info_parse(nlh, &info) < 0)
@@ -720,7 +734,7 @@ static int link_event_cb(const struct nlmsghdr *nlh, void *userdata) {
 }
 
 int netlink_monitor_process(NetlinkMonitor *m, netlink_link_cb cb, void *userdata) {
-        LinkEventContext ctx = { .cb = cb, .userdata = userdata };
+        LinkEventContext ctx = { .cb = cb, .addr_cb = m->addr_cb, .userdata = userdata };
 
         return netlink_socket_drain(m->socket, link_event_cb, &ctx);
 }

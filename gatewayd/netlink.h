@@ -38,7 +38,7 @@ int netlink_route6_del(Netlink *nl, const struct in6_addr *dst, uint8_t len, int
 int netlink_routes_flush_ours(Netlink *nl);
 
 /*
- * Link event socket (RTNLGRP_LINK). netlink_monitor_process() reads what is
+ * Link event socket (RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR). netlink_monitor_process() reads what is
  * pending and calls cb for every RTM_NEWLINK/RTM_DELLINK.
  */
 typedef void (*netlink_link_cb)(const char *ifname, int ifindex, bool exists, bool up,
@@ -48,6 +48,9 @@ int netlink_monitor_new(NetlinkMonitor **ret);
 int netlink_monitor_fd(NetlinkMonitor *m);
 int netlink_monitor_process(NetlinkMonitor *m, netlink_link_cb cb, void *userdata);
 NetlinkMonitor *netlink_monitor_free(NetlinkMonitor *m);
+/* Also calls cb (with process()'s userdata) for every IPv4 address added or removed. */
+typedef void (*netlink_addr_cb)(int ifindex, void *userdata);
+void netlink_monitor_set_addr_cb(NetlinkMonitor *m, netlink_addr_cb cb);
 
 /* Writes a sysctl under /proc/sys/net (only for links we own). */
 int sysctl_write_net(const char *path, const char *value);

@@ -50,6 +50,7 @@ typedef enum NftValue {
         NFT_VALUE_MULTICAST_MAPS,
         NFT_VALUE_MULTICAST_PAIRS,
         NFT_VALUE_NAT46_CLIENTS,
+        NFT_VALUE_HA_STANDBY,
         _NFT_VALUE_MAX,
         _NFT_VALUE_INVALID = -EINVAL,
 } NftValue;
@@ -67,6 +68,7 @@ static const char *const nft_value_table[_NFT_VALUE_MAX] = {
         [NFT_VALUE_MULTICAST_MAPS]  = "MULTICAST_MAPS",
         [NFT_VALUE_MULTICAST_PAIRS] = "MULTICAST_PAIRS",
         [NFT_VALUE_NAT46_CLIENTS]   = "NAT46_CLIENTS",
+        [NFT_VALUE_HA_STANDBY]      = "HA_STANDBY",
 };
 
 static void fclosep(FILE **f) {
@@ -156,7 +158,10 @@ static void print_client_prefixes(const Config *c, FILE *f) {
         print_nat46_clients(c, f, c->n_client_prefixes);
 }
 
-static int value_print(NftValue v, const Config *c, FILE *f) {
+static int value_print(NftValue v, const Config *c, const NftHA *ha, FILE *f) {
+        /* New flows go to the addresses this node holds (HA), else to all of them. */
+        const struct in_addr *snat = ha && ha->n_snat_addresses > 0 ? ha->snat_addresses : c->ipv4_addresses;
+        size_t n_snat = ha && ha->n_snat_addresses > 0 ? ha->n_snat_addresses : c->n_ipv4_addresses;
         uint8_t addr[16];
 
         switch (v) {
@@ -177,12 +182,12 @@ static int value_print(NftValue v, const Config *c, FILE *f) {
                 }
                 break;
         case NFT_VALUE_POOL_SIZE:
-                fprintf(f, "%zu", c->n_ipv4_addresses);
+                fprintf(f, "%zu", n_snat);
                 break;
         case NFT_VALUE_POOL_BY_HASH:
-                for (size_t i = 0; i < c->n_ipv4_addresses; i++) {
+                for (size_t i = 0; i < n_snat; i++) {
                         print_separator(f, i);
-                        embed_in_first_prefix(c, c->ipv4_addresses[i], addr);
+                        embed_in_first_prefix(c, snat[i], addr);
                         fprintf(f, "%zu : ", i);
                         print_in6(f, addr);
                 }
@@ -216,13 +221,17 @@ static int value_print(NftValue v, const Config *c, FILE *f) {
         case NFT_VALUE_NAT46_CLIENTS:
                 print_nat46_clients(c, f, 0);
                 break;
+        case NFT_VALUE_HA_STANDBY:
+                if (ha && ha->standby)
+                        fputs("standby", f);
+                break;
         default:
                 return -EINVAL;
         }
         return 0;
 }
 
-static int values_compute(const Config *c, Values *ret) {
+static int values_compute(const Config *c, const NftHA *ha, Values *ret) {
         /* The template uses these lists unconditionally; config_load() never
          * gives them empty, a hand-made Config might. */
         if (c->n_prefixes == 0 || c->n_ipv4_addresses == 0 || c->n_client_prefixes == 0)
@@ -239,7 +248,7 @@ static int values_compute(const Config *c, Values *ret) {
                 if (!f)
                         return -ENOMEM;
 
-                r = value_print(v, c, f);
+                r = value_print(v, c, ha, f);
                 if (r < 0)
                         return r;
 
@@ -349,13 +358,17 @@ static int template_read(const char *path, char **ret) {
 }
 
 int nft_render(const Config *c, const char *template_path, char **ret) {
+        return nft_render_ha(c, NULL, template_path, ret);
+}
+
+int nft_render_ha(const Config *c, const NftHA *ha, const char *template_path, char **ret) {
         _cleanup_(values_done) Values values = {};
         _cleanup_free_ char *template = NULL, *out = NULL;
         _cleanup_(fclosep) FILE *f = NULL;
         size_t size;
         int r;
 
-        r = values_compute(c, &values);
+        r = values_compute(c, ha, &values);
         if (r < 0)
                 return r;
 

@@ -22,6 +22,21 @@
 int nft_render(const Config *c, const char *template_path, char **ret);
 
 /*
+ * What an HA node ([HA] in gateway.conf, docs/HA.md) changes in the table:
+ * new flows are mapped only onto the IPv4Address= values the node holds
+ * right now (none held: onto all, which does not matter as standby then
+ * drops new flows), and while standby (not VRRP master, or no address held)
+ * new client flows are dropped, so nothing is mapped before conntrackd has
+ * committed the flows of the old master.
+ */
+typedef struct NftHA {
+        bool standby;
+        const struct in_addr *snat_addresses;
+        size_t n_snat_addresses;
+} NftHA;
+int nft_render_ha(const Config *c, const NftHA *ha, const char *template_path, char **ret);
+
+/*
  * Replaces the tables atomically with the rendered text: one libnftables
  * transaction that creates, deletes and re-creates them, so either the old
  * or the new tables are in place, never none or half.

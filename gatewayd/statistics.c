@@ -16,8 +16,12 @@ const GatewayStatistic gateway_statistics[] = {
           "of a multicast flow whose static map was removed or changed" },
         { "unclaimed", "port-range-unclaimed-drops", NULL,
           "for PortRange= that reached the host while the translator was not attached" },
+        { "ha_standby", "ha-standby-drops", NULL,
+          "new client flows dropped while this HA node was standby (not VRRP master)" },
         { NULL, GATEWAY_STATISTIC_CONNTRACK_FULL, NULL,
           "times the conntrack table went above 95% of nf_conntrack_max" },
+        { NULL, "ha-failovers", NULL,
+          "VRRP instances that became master on this HA node (the first election counts too)" },
 };
 
 const size_t gateway_statistics_count = sizeof(gateway_statistics) / sizeof(gateway_statistics[0]);

@@ -19,6 +19,7 @@ extern const GatewayStatistic gateway_statistics[];
 extern const size_t gateway_statistics_count;
 
 #define GATEWAY_STATISTIC_CONNTRACK_FULL "conntrack-full-events"
+#define GATEWAY_STATISTIC_HA_FAILOVERS "ha-failovers"       /* = the entry in statistics.c */
 
 /* The explanation of a statistic named name (packets or bytes), NULL if none. */
 const char *gateway_statistic_explain(const char *name);

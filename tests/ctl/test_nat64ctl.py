@@ -299,7 +299,7 @@ def complete(line, cwd, env=None):
 def test_bash_completion(tmp_path):
     (tmp_path / "gw.conf").write_text("")
     assert complete("nat64ctl ", tmp_path) == sorted(
-        ["status", "statistics", "drops", "maps", "map", "reload", "check-config"])
+        ["status", "statistics", "drops", "maps", "map", "reload", "ha", "ha-state", "check-config"])
     assert complete("nat64ctl st", tmp_path) == ["statistics", "status"]
     assert complete("nat64ctl --json m", tmp_path) == ["map", "maps"]
     assert complete("nat64ctl map ", tmp_path) == ["add", "remove"]

@@ -74,6 +74,7 @@ UNKNOWN_PROPERTY = E + "UnknownProperty"
 UNKNOWN_INTERFACE = E + "UnknownInterface"
 READ_ONLY = E + "PropertyReadOnly"
 NO_SUCH_MAP = "org.nat64.Gateway1.Error.NoSuchStaticMap"
+HA_NOT_CONFIGURED = "org.nat64.Gateway1.Error.HANotConfigured"     # the fuzzed gateway has no [HA]
 
 FLAG_NO_REPLY, FLAG_NO_AUTO_START, FLAG_INTERACTIVE = 0x1, 0x2, 0x4
 
@@ -362,6 +363,13 @@ def maps_after(maps, member, args):
     return [(g6, g4) for g6, g4 in groups if g6 != as_ipv6(args[0])]
 
 
+def expect_ha_state(maps, instance, state):
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", instance) or not state.isascii() \
+            or state.lower() not in ("master", "backup", "fault", "stop"):
+        return {INVALID_ARGS}
+    return {HA_NOT_CONFIGURED}
+
+
 # Oracles of the right signature's calls; a method of the XML without one fails
 # test_every_member_has_an_oracle, so a new member cannot go unfuzzed.
 METHOD_ORACLES = {
@@ -371,8 +379,10 @@ METHOD_ORACLES = {
     "Reload": lambda maps: {OK},         # the files are unchanged: a no-op
     "AddStaticMap": expect_add,
     "RemoveStaticMap": expect_remove,
+    "SetHAState": expect_ha_state,
+    "GetSyncStatistics": lambda maps: {HA_NOT_CONFIGURED},
 }
-WRITE_METHODS = {"AddStaticMap", "RemoveStaticMap", "Reload"}
+WRITE_METHODS = {"AddStaticMap", "RemoveStaticMap", "Reload", "SetHAState"}
 # Writable properties with an oracle for Set(); the XML has none today.
 WRITABLE_ORACLES = {}
 
