@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import gatewayd as gw_lib  # noqa: E402
 import halib  # noqa: E402
+from fixtures import bus, make_gatewayd, topo  # noqa: E402,F401  (test_api: one gateway)
 
 
 def pytest_collection_modifyitems(config, items):

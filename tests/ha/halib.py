@@ -38,6 +38,7 @@ ROOT = HERE.parents[1]
 POLICY = ROOT / "units" / "org.nat64.Gateway1.conf"
 HA_NOTIFY = ROOT / "etc" / "ha" / "ha-notify"
 HATRAFFIC = HERE / "hatraffic.py"
+EXAMPLES = ROOT / "etc" / "ha"
 
 PREFIX = T.NAT64_PREFIX
 INET_ADDR6 = T.INET_ADDR6
@@ -66,6 +67,12 @@ def gateway_conf(active_active):
     return (f"[Translator]\nPrefix={PREFIX}/96\nWANInterface=wan0\n{addrs}PortRange=32768-65535\n\n"
             f"[NAT66]\nClientPrefix=2001:db8:d0be:f00d::/64\n{nat46}\n"
             f"[HA]\nConntrackdSocket=@SOCKET@\n")
+
+
+def swap(text, a_addr, mine, peer):
+    """The example is gwa's: its own address of a link is a_addr, the peer's the other end."""
+    a_peer = a_addr[:-1] + ("2" if a_addr.endswith("1") else "1")
+    return text.replace(a_addr, "@MINE@").replace(a_peer, peer).replace("@MINE@", mine)
 
 
 class HATopology(T.Topology):
@@ -191,94 +198,35 @@ class Node:
 
     # -- configuration -----------------------------------------------------
     def write_configs(self):
+        """The shipped examples (etc/ha/), with this node's paths and, on
+        gwb, the swaps their comments describe; returns gateway.conf's text."""
         aa = self.topo.active_active
         o, p = OWN[self.role], OWN[PEER[self.role]]
-        self.ctd_conf.write_text(f"""\
-General {{
-	HashSize 8192
-	HashLimit 65536
-	Syslog off
-	LogFile {self.dir}/conntrackd.log
-	LockFile {self.dir}/conntrackd.lock
-	UNIX {{
-		Path {self.ctd_sock}
-	}}
-	NetlinkBufferSize 2097152
-	NetlinkBufferSizeMaxGrowth 8388608
-	NetlinkEventsReliable On
-}}
-Sync {{
-	Mode FTFW {{
-		DisableExternalCache {"On" if aa else "Off"}
-		ResendQueueSize 131072
-	}}
-	UDP {{
-		IPv4_address {o['ha']}
-		IPv4_Destination_Address {p['ha']}
-		Port 3780
-		Interface ha0
-		Checksum on
-	}}
-	Options {{
-		ExpectationSync Off
-	}}
-}}
-""")
-        notify = (f"{HA_NOTIFY} -C {self.ctd_conf} --address {self.bus.address} "
-                  f"--nat64ctl {gw_lib.build_dir() / 'ctl' / 'nat64ctl'}" + (" --active-active" if aa else ""))
+        suffix = "-active-active" if aa else ""
+        ctd = (EXAMPLES / f"conntrackd{suffix}.conf").read_text()
+        ctd = ctd.replace("Syslog on", f"Syslog off\n\tLogFile {self.dir}/conntrackd.log")
+        ctd = ctd.replace("/var/lock/conntrack.lock", str(self.dir / "conntrackd.lock"))
+        ctd = ctd.replace("/var/run/conntrackd.ctl", str(self.ctd_sock))
+        ctd = swap(ctd, OWN["gwa"]["ha"], o["ha"], p["ha"])
+        self.ctd_conf.write_text(ctd)
 
-        def instance(name, vrid, prio, vips, excluded, preempt_delay=0):
-            return f"""\
-vrrp_instance {name} {{
-	state BACKUP
-	interface vr0
-	virtual_router_id {vrid}
-	priority {prio}
-	advert_int {ADVERT_INT}
-	{"preempt_delay %d" % preempt_delay if preempt_delay else ""}
-	dont_track_primary
-	unicast_src_ip {o['vr']}
-	unicast_peer {{
-		{p['vr']}
-	}}
-	track_interface {{
-		wan0
-		lan0
-	}}
-	virtual_ipaddress {{
-{vips}
-	}}
-	virtual_ipaddress_excluded {{
-{excluded}
-	}}
-	notify "{notify}"
-}}
-"""
-        text = f"""\
-global_defs {{
-	router_id {self.role}
-	vrrp_version 3
-	script_user root
-	vrrp_garp_master_delay 1
-	vrrp_garp_master_repeat 2
-	vrrp_garp_lower_prio_repeat 1
-	vrrp_garp_master_refresh 1
-}}
-"""
-        high = 150 if self.role == "gwa" else 100
-        if aa:
-            # each node is the preferred master of its own instance
-            a_prio, b_prio = (150, 100) if self.role == "gwa" else (100, 150)
-            text += instance("VI_A", 64, a_prio, f"\t\t{VIP4}/32 dev wan0",
-                             f"\t\t{TRANSIT_VIP6['gwa']}/64 dev lan0", PREEMPT_DELAY)
-            text += instance("VI_B", 65, b_prio, f"\t\t{VIP4_B}/32 dev wan0",
-                             f"\t\t{TRANSIT_VIP6['gwb']}/64 dev lan0", PREEMPT_DELAY)
-        else:
-            text += instance("VI_GW", 64, high, f"\t\t{VIP4}/32 dev wan0",
-                             f"\t\t{LAN_VIP6}/64 dev lan0\n\t\t{LAN_VIP4}/24 dev lan0", PREEMPT_DELAY)
-        self.ka_conf.write_text(text)
-        conf = gateway_conf(aa).replace("@SOCKET@", str(self.ctd_sock))
-        return conf
+        ka = (EXAMPLES / f"keepalived{suffix}.conf").read_text()
+        notify = (f"{HA_NOTIFY} -C {self.ctd_conf} --address {self.bus.address} "
+                  f"--nat64ctl {gw_lib.build_dir() / 'ctl' / 'nat64ctl'}")
+        ka = ka.replace("/usr/lib/nat64-gateway/ha-notify", str(HA_NOTIFY))
+        ka = ka.replace(f"{HA_NOTIFY} --active-active -C /etc/conntrackd/conntrackd.conf",
+                        f"{notify} --active-active")
+        ka = ka.replace(f"{HA_NOTIFY} -C /etc/conntrackd/conntrackd.conf", notify)
+        # the checkout's directories need not be root's alone, as script security wants
+        ka = ka.replace("\tenable_script_security\n", "")
+        ka = ka.replace("router_id gw-a", f"router_id {self.role}")
+        ka = swap(ka, OWN["gwa"]["vr"], o["vr"], p["vr"])
+        if self.role == "gwb":
+            ka = ka.replace("priority 150", "priority @HIGH@").replace("priority 100", "priority 150")
+            ka = ka.replace("priority @HIGH@", "priority 100")
+        self.ka_conf.write_text(ka)
+        assert ADVERT_INT in ka and f"preempt_delay {PREEMPT_DELAY}" in ka
+        return gateway_conf(aa).replace("@SOCKET@", str(self.ctd_sock))
 
     # -- life cycle --------------------------------------------------------
     def start(self):
