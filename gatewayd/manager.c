@@ -157,7 +157,6 @@ Manager *manager_free(Manager *m) {
 
         manager_stop_monitors(m);
         m->bus = sd_bus_flush_close_unref(m->bus);
-        m->mroute = mroute_free(m->mroute);     /* before the translator: it fills its map */
         m->translator = translator_free(m->translator);
         m->netlink = netlink_close(m->netlink);
         m->config = config_free(m->config);
@@ -367,8 +366,6 @@ static int translator_settings_build(const Manager *m, const Config *c,
                 cfg->rfc6791_v4 = c->rfc6791_address.s_addr;
         }
         cfg->lowest_ipv6_mtu = c->lowest_ipv6_mtu;
-        if (c->multicast_lan_interface)
-                cfg->flags |= NAT64_F_MCAST_RX;
 
         cfg->nr_prefixes = c->n_prefixes;
         for (size_t i = 0; i < c->n_prefixes && i < NAT64_MAX_PREFIXES; i++) {
@@ -481,21 +478,6 @@ static int manager_attach(Manager *m, const Config *c) {
         if (r < 0)
                 return r;
         return managed_link_attach(m, &m->nat46, c->nat46_interface);
-}
-
-/* Multicast the other way: MFC6, the translator's group map, IGMP on the WAN (mroute.c). */
-static int manager_mroute_sync(Manager *m, const Config *c) {
-        MrouteSettings s = {
-                .lan_interface = c->multicast_lan_interface,
-                .translator_ifindex = m->translator_ifindex,
-                .wan_ifindex = m->wan.ifindex,
-                .maps = c->multicast_maps,
-                .n_maps = c->n_multicast_maps,
-        };
-
-        if (!m->mroute)
-                return 0;
-        return mroute_sync(m->mroute, &s);
 }
 
 static bool prefix6_in(const Prefix6 *p, const Prefix6 *list, size_t n) {
@@ -656,10 +638,6 @@ static int manager_sync(Manager *m, const Config *c, const char *nft_text) {
         if (r < 0)
                 goto finish;
 
-        r = manager_mroute_sync(m, c);
-        if (r < 0)
-                goto finish;
-
         /* Last: only now may traffic for the prefixes reach the translator. */
         r = manager_routes_sync(m, c);
         if (r == -ENODEV)
@@ -751,8 +729,7 @@ static void on_link_changed(const char *ifname, int ifindex, bool exists, bool u
 
         /* Everything else about nat64tr0 is our own doing; reacting to it would loop. */
         if (link_event_concerns(&m->wan, m->config->wan_interface, ifname, ifindex) ||
-            link_event_concerns(&m->nat46, m->config->nat46_interface, ifname, ifindex) ||
-            (m->config->multicast_lan_interface && streq(ifname, m->config->multicast_lan_interface)))
+            link_event_concerns(&m->nat46, m->config->nat46_interface, ifname, ifindex))
                 manager_schedule_link_sync(m, LINK_SYNC_DELAY_USEC);
 }
 
@@ -1012,10 +989,6 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to load the BPF translator: %m");
 
-        r = mroute_new(m->event, translator_mcast_rx_fd(m->translator), &m->mroute);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up multicast routing: %m");
-
         /* Monitors before the first sync, so no event between the two is lost. */
         r = manager_start_monitors(m);
         if (r < 0)
@@ -1061,10 +1034,6 @@ void manager_stop(Manager *m) {
 
         /* First, or our own clean-up would be "repaired". */
         manager_stop_monitors(m);
-
-        /* IGMP memberships, MFC6 entries, our rule; the routing socket last. */
-        if (m->mroute)
-                mroute_stop(m->mroute);
 
         if (m->translator) {
                 const int ifindexes[] = {
@@ -1164,16 +1133,9 @@ static int manager_apply_static_maps(Manager *m, MulticastMap *maps, size_t n_ma
         r = manager_nft_render(m, &candidate, &text);
         if (r < 0)
                 return r;
-        r = manager_mroute_sync(m, &candidate);
-        if (r < 0) {
-                (void) manager_mroute_sync(m, m->config);
-                return r;
-        }
         r = manager_nft_apply(text);
-        if (r < 0) {
-                (void) manager_mroute_sync(m, m->config);
+        if (r < 0)
                 return r;
-        }
 
         free(m->config->multicast_maps);
         m->config->multicast_maps = maps;
