@@ -687,6 +687,8 @@ static void manager_schedule_link_sync(Manager *m, uint64_t delay) {
                 log_warning_errno(r, "Failed to schedule link resync, ignoring: %m");
 }
 
+static int manager_ha_refresh(Manager *m);
+
 static int on_link_sync(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         int r;
@@ -697,6 +699,10 @@ static int on_link_sync(sd_event_source *s, uint64_t usec, void *userdata) {
         r = manager_sync(m, m->config, NULL);
         if (r < 0)
                 manager_schedule_link_sync(m, r == -ENODEV ? LINK_SYNC_DELAY_USEC : LINK_RETRY_DELAY_USEC);
+        else
+                /* A WAN that came (back) may hold IPv4Address= already: its
+                 * address events came before we knew its ifindex. */
+                (void) manager_ha_refresh(m);
         return 0;
 }
 
