@@ -27,6 +27,7 @@
 
 #define MAX_FRAME 65536
 #define MAX_EAMS 64
+#define MAX_MCAST_RX 16
 
 static int parse_mtu(const char *s, uint32_t *ret) {
         char *end;
@@ -85,14 +86,16 @@ static void help(void) {
                "  --redirect           gateway mode: FIB lookup and redirect (as nat64-gatewayd)\n"
                "  --baseline OBJ       time OBJ's first program on every frame instead\n"
                "  --udp-zero-drop      drop IPv4 UDP with checksum 0\n"
-               "  --counters           print counters at the end\n");
+               "  --counters           print counters at the end\n"
+               "  --mcast-rx G4,G6     reverse multicast map IPv4 group -> IPv6 group (repeatable)\n"
+               "  --wan-ifindex N      the WAN's ifindex (reverse multicast arrives there)\n");
 }
 
 int main(int argc, char *argv[]) {
         enum {
                 ARG_PREFIX = 0x100, ARG_NO_PREFIX, ARG_EAM, ARG_POOL4, ARG_PORT_RANGE, ARG_SELF4, ARG_SELF6,
                 ARG_6791_4, ARG_6791_6, ARG_LOWEST, ARG_MTU6, ARG_MTU4, ARG_ROUTER, ARG_UDP0, ARG_COUNTERS,
-                ARG_REDIRECT, ARG_BASELINE,
+                ARG_REDIRECT, ARG_BASELINE, ARG_MCAST_RX, ARG_WAN_IFINDEX,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h' },
@@ -113,6 +116,8 @@ int main(int argc, char *argv[]) {
                 { "counters",        no_argument,       NULL, ARG_COUNTERS },
                 { "redirect",        no_argument,       NULL, ARG_REDIRECT },
                 { "baseline",        required_argument, NULL, ARG_BASELINE },
+                { "mcast-rx",        required_argument, NULL, ARG_MCAST_RX },
+                { "wan-ifindex",     required_argument, NULL, ARG_WAN_IFINDEX },
                 {}
         };
         _cleanup_(translator_freep) Translator *t = NULL;
@@ -124,6 +129,8 @@ int main(int argc, char *argv[]) {
         _cleanup_(bpf_object_closep) struct bpf_object *baseline = NULL;
         const char *baseline_path = NULL;
         bool print_counters = false;
+        struct { struct in_addr g4; struct in6_addr g6; } mcast_rx[MAX_MCAST_RX];
+        size_t n_mcast_rx = 0;
         int c, r, baseline_fd = -1;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -215,6 +222,21 @@ int main(int argc, char *argv[]) {
                 case ARG_BASELINE:
                         baseline_path = optarg;
                         break;
+                case ARG_MCAST_RX:
+                        comma = strchr(optarg, ',');
+                        if (!comma || n_mcast_rx >= MAX_MCAST_RX)
+                                goto bad;
+                        *comma = 0;
+                        if (parse_in4(optarg, &mcast_rx[n_mcast_rx].g4) < 0 ||
+                            parse_in6(comma + 1, &mcast_rx[n_mcast_rx].g6) < 0)
+                                goto bad;
+                        n_mcast_rx++;
+                        cfg->flags |= NAT64_F_MCAST_RX;
+                        break;
+                case ARG_WAN_IFINDEX:
+                        if (parse_mtu(optarg, &cfg->wan_ifindex) < 0)
+                                goto bad;
+                        break;
                 default:
                         return 2;
                 }
@@ -233,6 +255,14 @@ int main(int argc, char *argv[]) {
         if (r < 0) {
                 log_error_errno(r, "Failed to configure the translator: %m");
                 return 1;
+        }
+
+        for (size_t i = 0; i < n_mcast_rx; i++) {
+                r = bpf_map_update_elem(translator_mcast_rx_fd(t), &mcast_rx[i].g4, &mcast_rx[i].g6, BPF_ANY);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to fill the reverse multicast map: %m");
+                        return 1;
+                }
         }
 
         /* bench/translator-cost: the same test run with an empty program,
