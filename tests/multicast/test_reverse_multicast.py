@@ -1,0 +1,244 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""IPv4 multicast from inet reaches IPv6 listeners in lan6 through the
+translator and the kernel's IPv6 multicast routing (gatewayd/mroute.c).
+
+The oracle is the sender's own bytes (mcast.datagram()) and RFC 6052 for
+the source (xlat.embed()); the kernel state is read with ip(8)."""
+
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import mcast
+import topology as T
+import xlat
+from topology import wait_for
+
+HELPER = Path(__file__).with_name("mcast.py")
+CONF = T.GATEWAY_CONF + "LANInterface=lan0\n"
+SENDER6 = str(xlat.embed(T.NAT64_PREFIX + "/96", T.INET_WAN_ADDR))   # 64:ff9b:1:fffe::198.51.100.2
+TABLE = "64"
+RULE_PRIORITY = 1064
+PORT = 6100
+
+
+def _start(topo, role, *args):
+    import select
+    p = topo.popen(role, T.PYTHON, str(HELPER), *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([p.stdout], [], [], 10)
+    line = p.stdout.readline() if ready else ""
+    if line.strip() != "ready":
+        p.kill()
+        raise RuntimeError(f"{args} did not start: {line!r}")
+    return p
+
+
+def finish(p, timeout=60):
+    out, err = p.communicate(timeout=timeout)
+    assert p.returncode == 0, err
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def send4(topo, group, count, ttl=8, port=PORT, interval=0.005, size=200):
+    r = topo.run("inet", T.PYTHON, str(HELPER), "send4", group, str(port), str(count), str(ttl), T.INET_WAN_ADDR,
+                 str(interval), str(size), timeout=120)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def listen6(topo, count, seconds, group=T.MCAST_GROUP6, port=PORT):
+    return _start(topo, "lan6", "listen6", group, "eth0", str(port), str(count), str(seconds))
+
+
+def mroutes(topo):
+    return topo.ip("gw", "-6", "mroute", "show", "table", TABLE, check=False).stdout
+
+
+def mroute_entry(topo, group6):
+    """(iif, oifs) of the (*,G) entry of group6 in table 64, None if absent.
+    The (*,G) set lists the incoming interface too (the kernel finds such
+    entries only through a member of the set) and never sends back to it."""
+    m = re.search(rf"^\(::,{re.escape(group6)}\)\s+Iif: (\S+)\s+Oifs: (.*?)\s+State", mroutes(topo), re.M)
+    return (m.group(1), set(m.group(2).split())) if m else None
+
+
+def mrules(topo):
+    return [r for r in json.loads(topo.ip("gw", "-6", "-j", "mrule", "show").stdout or "[]")
+            if r.get("priority") == RULE_PRIORITY]
+
+
+def wan_groups(topo):
+    """IPv4 groups the gateway is a member of on wan0 (IGMP)."""
+    out = topo.ip("gw", "maddr", "show", "dev", "wan0", check=False).stdout
+    return {line.split()[1] for line in out.splitlines() if line.strip().startswith("inet ")}
+
+
+def check_received(got, count, ttl, size=200):
+    assert len(got) == count, f"{len(got)} of {count} datagrams"
+    seqs = set()
+    for d in got:
+        data = bytes.fromhex(d["data"])
+        seq = int.from_bytes(data[:4], "big")
+        assert data == mcast.datagram(seq, size), f"datagram {seq} changed on the way"
+        assert d["src"] == SENDER6
+        # The translator keeps the TTL; ip6mr's forwarding counts the one hop.
+        assert d["hops"] == ttl - 1
+        seqs.add(seq)
+    assert seqs == set(range(count))
+
+
+@pytest.fixture
+def rx_gatewayd(make_gatewayd):
+    return make_gatewayd(config_text=CONF)
+
+
+def test_ipv4_group_reaches_ipv6_listener(rx_gatewayd, topo):
+    g = rx_gatewayd
+    wait_for(lambda: T.MCAST_GROUP4 in wan_groups(topo), what="IGMP membership on wan0")
+    assert mroute_entry(topo, T.MCAST_GROUP6) == ("nat64tr0", {"nat64tr0", "lan0"})
+    assert len(mrules(topo)) == 1, mrules(topo)
+    before = g.statistics()
+
+    lis = listen6(topo, 100, 15)
+    send4(topo, T.MCAST_GROUP4, 100, ttl=8)
+    check_received(finish(lis)["received"], 100, ttl=8)
+
+    d = {k: v - before.get(k, 0) for k, v in g.statistics().items()}
+    assert d["multicast-4to6-packets"] == 100, d
+    assert d["multicast-4to6-bytes"] == 100 * (14 + 20 + 8 + 200), d
+    assert d["multicast-4to6-unmapped"] == 0, d
+    assert mroute_entry(topo, T.MCAST_GROUP6) == ("nat64tr0", {"nat64tr0", "lan0"})
+
+
+def capture6(topo, seconds, port=PORT):
+    return _start(topo, "lan6", "capture6", "eth0", str(port), str(seconds))
+
+
+def test_unmapped_and_link_local_groups_stay_out(rx_gatewayd, topo):
+    """Nothing of an unmapped group or of 224.0.0.0/24 reaches the LAN (a
+    frame capture on lan6, below any membership); a mapped burst on the
+    same port afterwards shows the capture would have seen it."""
+    g = rx_gatewayd
+    wait_for(lambda: T.MCAST_GROUP4 in wan_groups(topo), what="IGMP membership on wan0")
+    before = g.statistics()
+    cap = capture6(topo, 4)
+    send4(topo, "234.203.0.114", 20, ttl=8)
+    send4(topo, "224.0.0.251", 20, ttl=8)
+    send4(topo, "239.255.255.250", 20, ttl=8)
+    assert finish(cap)["frames"] == []
+    d = {k: v - before.get(k, 0) for k, v in g.statistics().items()}
+    assert d["multicast-4to6-unmapped"] == 40, d     # 224.0.0.251 is the host's, not "unmapped"
+    assert d["multicast-4to6-packets"] == 0, d
+
+    cap = capture6(topo, 8)
+    send4(topo, T.MCAST_GROUP4, 20, ttl=8)
+    frames = finish(cap)["frames"]
+    assert len(frames) == 20 and all(f["dst"] == T.MCAST_GROUP6 and f["src"] == SENDER6 and f["hops"] == 7
+                                     for f in frames), frames
+
+
+def test_both_directions_at_once(rx_gatewayd, topo):
+    """lan6 sends to the IPv6 group (out as IPv4) while inet sends to the IPv4
+    group (in as IPv6), on one map, at the same time."""
+    wait_for(lambda: T.MCAST_GROUP4 in wan_groups(topo), what="IGMP membership on wan0")
+    out_port, in_port = 6201, 6202
+    data = bytes(range(256)) * 2
+    lis4 = T.start_udp_listener(topo, "inet", "0.0.0.0", out_port, 50, 15, join=(T.MCAST_GROUP4, T.INET_WAN_ADDR))
+    lis6 = listen6(topo, 50, 15, port=in_port)
+    sender6 = topo.popen("lan6", T.PYTHON, str(T.TRAFFIC), "udp-send", T.MCAST_GROUP6, str(out_port), "50",
+                         data.hex(), "--hops", "8", "--ifname", "eth0", stdout=subprocess.PIPE, text=True)
+    send4(topo, T.MCAST_GROUP4, 50, ttl=9, port=in_port, interval=0.02)
+    assert sender6.wait(timeout=60) == 0
+    got4 = T.finish_server(lis4, timeout=30)["received"]
+    got6 = finish(lis6)["received"]
+    assert len(got4) == 50 and all(d["peer"] == T.GW_WAN_ADDR and bytes.fromhex(d["data"]) == data
+                                   for d in got4), got4[:3]
+    check_received(got6, 50, ttl=9)
+
+
+def test_map_removed_while_traffic_flows(rx_gatewayd, topo):
+    """A runtime map, then RemoveStaticMap while inet keeps sending: the
+    listener got datagrams before, and none the kernel received after the
+    call returned; membership and MFC6 entry go with the map."""
+    g = rx_gatewayd
+    group6, group4 = "ff3e:40:2001:db8:d0be:f00d:d09e:f00e", "234.203.0.114"
+    g.call("AddStaticMap", "ss", group6, group4)
+    wait_for(lambda: group4 in wan_groups(topo), what="IGMP membership of the added map")
+    assert mroute_entry(topo, group6) is not None
+
+    lis = listen6(topo, 1000, 8, group=group6)
+    sender = topo.popen("inet", T.PYTHON, str(HELPER), "send4", group4, str(PORT), "600", "8", T.INET_WAN_ADDR,
+                        "0.01", stdout=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    g.call("RemoveStaticMap", "s", group6)
+    removed_at = time.time()
+    assert sender.wait(timeout=60) == 0
+    got = finish(lis)["received"]
+    assert len(got) > 20, "the map did not work before its removal"
+    late = [d for d in got if d["ts"] >= removed_at]
+    assert late == [], f"{len(late)} datagrams after RemoveStaticMap returned"
+    assert group4 not in wan_groups(topo)
+    assert mroute_entry(topo, group6) is None
+    # The map in the files is untouched.
+    assert T.MCAST_GROUP4 in wan_groups(topo) and mroute_entry(topo, T.MCAST_GROUP6) is not None
+
+
+def test_reload_and_wan_recreation_followed(make_gatewayd, topo):
+    g = make_gatewayd(config_text=CONF)
+    wait_for(lambda: T.MCAST_GROUP4 in wan_groups(topo), what="IGMP membership on wan0")
+    other4 = "234.203.0.115"
+    g.config.write_text(CONF.replace(f"Map={T.MCAST_GROUP6} {T.MCAST_GROUP4}",
+                                     f"Map={T.MCAST_GROUP6} {other4}"))
+    g.call("Reload")
+    wait_for(lambda: other4 in wan_groups(topo) and T.MCAST_GROUP4 not in wan_groups(topo),
+             what="membership follows the reload")
+    cap = capture6(topo, 3)
+    send4(topo, T.MCAST_GROUP4, 10, ttl=8)
+    assert finish(cap)["frames"] == [], "the old IPv4 group still reaches the LAN"
+    lis = listen6(topo, 20, 10)
+    send4(topo, other4, 20, ttl=8)
+    check_received(finish(lis)["received"], 20, ttl=8)
+
+    # A WAN link that goes and comes back is joined again.
+    topo.delete_wan()
+    topo.create_wan()
+    wait_for(lambda: other4 in wan_groups(topo), timeout=10, what="membership on the new wan0")
+    wait_for(lambda: g.state() == "running", timeout=10, what="running again")
+    lis = listen6(topo, 20, 10)
+    send4(topo, other4, 20, ttl=8)
+    check_received(finish(lis)["received"], 20, ttl=8)
+
+
+def test_stop_and_restart_leave_nothing(make_gatewayd, topo):
+    g = make_gatewayd(config_text=CONF)
+    wait_for(lambda: T.MCAST_GROUP4 in wan_groups(topo), what="IGMP membership on wan0")
+    assert topo.run("gw", "cat", "/proc/sys/net/ipv6/conf/all/mc_forwarding").stdout.strip() == "1"
+    # Killed: the kernel flushes table 64 with the socket, the rule stays ...
+    g.kill9()
+    assert mroutes(topo).strip() == ""
+    assert len(mrules(topo)) == 1
+    # ... and the next instance replaces it: one rule, not two.
+    g.start()
+    wait_for(lambda: T.MCAST_GROUP4 in wan_groups(topo), what="IGMP membership on wan0")
+    assert len(mrules(topo)) == 1, mrules(topo)
+    lis = listen6(topo, 10, 10)
+    send4(topo, T.MCAST_GROUP4, 10, ttl=4)
+    check_received(finish(lis)["received"], 10, ttl=4)
+
+    assert g.stop() == 0
+    assert mroutes(topo).strip() == ""
+    assert mrules(topo) == []
+    assert T.MCAST_GROUP4 not in wan_groups(topo)
+    assert topo.run("gw", "cat", "/proc/sys/net/ipv6/conf/all/mc_forwarding").stdout.strip() == "0"
+    raw6 = topo.run("gw", "cat", "/proc/net/raw6").stdout.splitlines()[1:]
+    assert raw6 == [], raw6
+
+
+def test_without_lan_interface_nothing_is_taken(gatewayd, topo):
+    """The reference configuration (no LANInterface=): no table, rule or membership."""
+    assert mroutes(topo).strip() == "" and mrules(topo) == []
+    assert T.MCAST_GROUP4 not in wan_groups(topo)
+    assert topo.run("gw", "cat", "/proc/sys/net/ipv6/conf/all/mc_forwarding").stdout.strip() == "0"
