@@ -45,7 +45,9 @@ __noinline int nat64_route_ipv4(struct __sk_buff *skb, __be32 saddr4, __be32 dad
 	fib.family = AF_INET;
 	fib.ipv4_src = saddr4;
 	fib.ipv4_dst = daddr4;
-	fib.ifindex = skb->ifindex;	/* an input lookup from the translator link */
+	/* an input lookup from the translator link, also for the fast path
+	 * (lib/fastpath.h), which runs on the LAN's hook */
+	fib.ifindex = config()->v6_ifindex ?: skb->ifindex;
 	fib.tot_len = tot_len;		/* 0: no MTU check (GSO segments were checked already) */
 	rt->rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	rt->ifindex = fib.ifindex;

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The fast path for established NAT66 flows ([NAT66] FastPath=yes).
+ *
+ * The slow path of a client's packet is: IPv6 forwarding on the LAN
+ * (conntrack, the nft chains, SNAT), the route into the translator link,
+ * 6to4 on its egress, a redirect to the WAN. Once conntrack holds a
+ * confirmed, established entry whose only NAT is our source NAT, every
+ * later packet of the flow would get the same treatment, so this program
+ * gives it at once on the LAN's tc ingress: the rewrite the entry's reply
+ * tuple says (source address and port), the hop the kernel's forwarding
+ * would count, then 6to4 (a tail call) and its redirect to the WAN.
+ * Replies likewise after 4to6 on the WAN: de-NAT from the entry, the hop,
+ * and a redirect toward the client with a real neighbour (bpf_fib_lookup,
+ * bpf_redirect_neigh). NAT46 clients take it after their 4to6 on the
+ * [NAT46] interface.
+ *
+ * The state stays in conntrack: the entry is looked up per packet
+ * (bpf_skb_ct_lookup) and its timeout refreshed as conntrack would
+ * (bpf_ct_change_timeout, with the values of conntrack's own sysctls that
+ * userspace copies into the configuration), so conntrack -L shows the flow
+ * and its expiry as before. Everything conntrack must see takes the slow
+ * path ("punts", counted by reason): first packets, TCP SYN/FIN/RST (so
+ * its TCP state machine sees every change of state, as the kernel's
+ * flowtable does), fragments, ICMP and ICMP errors, extension headers,
+ * entries missing, unconfirmed, dying, unreplied or not established,
+ * entries with a DNAT (multicast maps), a helper or sequence adjustment,
+ * hop limit 1 and packets larger than the egress MTU (so the kernel
+ * answers them). Established packets of such flows skip the ip6 forward
+ * chain, exactly like a flowtable; gateway.conf(5) says so.
+ */
+#pragma once
+
+#include "conntrack.h"
+#include "counters.h"
+#include "addr.h"
+#include "hairpin.h"
+#include "route.h"
+
+/* enum nat64_fastpath_prog's slots; userspace fills them (as nat64_hairpin). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, _FASTPATH_PROG_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} nat64_fastpath_progs SEC(".maps");
+
+/* [NAT66] ClientPrefix= and the [NAT46] clients as IPv6 (the nft set "clients"). */
+#define NAT64_MAX_FASTPATH_CLIENTS 4096
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, NAT64_MAX_FASTPATH_CLIENTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nat64_lpm6_key);
+	__type(value, __u8);
+} nat64_fastpath_clients SEC(".maps");
+
+#ifndef AF_INET6
+#define AF_INET6	10
+#endif
+
+#define TCP_FLAG_FIN	0x01
+#define TCP_FLAG_SYN	0x02
+#define TCP_FLAG_RST	0x04
+#define TCP_FLAGS_OFF	13	/* byte of struct tcphdr holding FIN..CWR */
+
+/* What today's path would have done with the packet. */
+static __always_inline int fastpath_punt(struct __sk_buff *skb, const struct nat64_config *cfg,
+					 int after_4to6, enum nat64_counter why)
+{
+	count(why);
+	if (after_4to6)
+		return redirect_to_translator_link(skb, cfg);
+	return TC_ACT_OK;
+}
+
+static __always_inline int is_client6(const __u32 addr[4])
+{
+	struct nat64_lpm6_key key = { .prefixlen = 128 };
+
+	__builtin_memcpy(key.addr, addr, 16);
+	return bpf_map_lookup_elem(&nat64_fastpath_clients, &key) != NULL;
+}
+
+/* The other end of the NAT: what the packet's own address and port become. */
+struct fastpath_nat {
+	__u32 addr[4];
+	__be16 port;
+	__u16 pad;
+};
+
+/*
+ * The entry says how to rewrite the packet, or that the slow path must
+ * have it: 0 with *nat filled, or the punt counter.
+ */
+__noinline int nat64_fastpath_entry(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 proto,
+				    __u32 want_dir, struct fastpath_nat *nat)
+{
+	const struct nat64_config *cfg = config();
+	struct bpf_ct_opts___local opts = { .netns_id = BPF_F_CURRENT_NETNS_ID, .l4proto = proto };
+	struct nf_conn *ct;
+	unsigned long status;
+	__u32 timeout;
+	int r = 0;
+
+	if (!tuple || !nat)
+		return NAT64_CNT_DROP_INTERNAL;
+	ct = bpf_skb_ct_lookup(skb, tuple, sizeof(tuple->ipv6), &opts, NF_BPF_CT_OPTS_SZ);
+	if (!ct)
+		return NAT64_CNT_FASTPATH_PUNT_NO_ENTRY;
+
+	status = ct->status;
+	if ((status & (IPS_CONFIRMED | IPS_SEEN_REPLY | IPS_ASSURED)) !=
+		    (IPS_CONFIRMED | IPS_SEEN_REPLY | IPS_ASSURED) ||
+	    (status & (IPS_DYING | IPS_FIXED_TIMEOUT)) || opts.dir != want_dir ||
+	    (proto == IPPROTO_TCP && ct->proto.tcp.state != TCP_CONNTRACK_ESTABLISHED)) {
+		r = NAT64_CNT_FASTPATH_PUNT_NOT_ESTABLISHED;
+		goto out;
+	}
+	/* our SNAT alone: no DNAT (multicast maps), no helper, no sequence adjustment */
+	if ((status & (IPS_SRC_NAT | IPS_SRC_NAT_DONE | IPS_DST_NAT | IPS_SEQ_ADJUST | IPS_HELPER)) !=
+	    (IPS_SRC_NAT | IPS_SRC_NAT_DONE)) {
+		r = NAT64_CNT_FASTPATH_PUNT_NOT_NAT66;
+		goto out;
+	}
+
+	/*
+	 * Original direction: the source becomes the reply tuple's
+	 * destination. Reply direction: the destination becomes the original
+	 * tuple's source. Without a DNAT the other end is unchanged.
+	 */
+	if (want_dir == IP_CT_DIR_ORIGINAL) {
+		nat->addr[0] = ct->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u3.all[0];
+		nat->addr[1] = ct->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u3.all[1];
+		nat->addr[2] = ct->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u3.all[2];
+		nat->addr[3] = ct->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u3.all[3];
+		nat->port = ct->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u.all;
+	} else {
+		nat->addr[0] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.all[0];
+		nat->addr[1] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.all[1];
+		nat->addr[2] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.all[2];
+		nat->addr[3] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.all[3];
+		nat->port = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u.all;
+	}
+
+	/* as nf_conntrack_tcp_packet() and nf_conntrack_udp_packet() would for this packet */
+	timeout = proto == IPPROTO_TCP ? cfg->fastpath_tcp_timeout_ms : cfg->fastpath_udp_timeout_ms;
+	if (timeout && bpf_ct_change_timeout(ct, timeout))
+		r = NAT64_CNT_FASTPATH_PUNT_NOT_ESTABLISHED;	/* dying meanwhile */
+out:
+	bpf_ct_release(ct);
+	return r;
+}
+
+/*
+ * Where a de-NATed reply goes on the IPv6 side, decided before the packet
+ * changes (a failure punts it as it came): 0 with *fib filled, or -1.
+ */
+static __always_inline int fastpath_route_ipv6(struct __sk_buff *skb, const struct nat64_config *cfg,
+					       const struct in6_addr *saddr, const __u32 daddr[4],
+					       __u32 tot_len, struct bpf_fib_lookup *fib)
+{
+	int rc;
+
+	fib->family = AF_INET6;
+	__builtin_memcpy(fib->ipv6_src, saddr, 16);
+	__builtin_memcpy(fib->ipv6_dst, daddr, 16);
+	/* as the slow path forwards it: arriving on the translator link */
+	fib->ifindex = cfg->v6_ifindex ?: ctx_read_u32(skb, ifindex);
+	fib->tot_len = tot_len;
+	rc = bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
+	fib->tot_len = rc;
+	/* FRAG_NEEDED, unreachable, forwarding off...: the kernel answers */
+	return rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH ? 0 : -1;
+}
+
+static __always_inline int fastpath_send_ipv6(struct __sk_buff *skb, const struct bpf_fib_lookup *fib)
+{
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	struct bpf_redir_neigh nh = {};
+	struct ethhdr *eth = data;
+
+	if (fib->tot_len == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		nh.nh_family = AF_INET6;
+		__builtin_memcpy(nh.ipv6_nh, fib->ipv6_dst, 16);
+		return bpf_redirect_neigh(fib->ifindex, &nh, sizeof(nh), 0);
+	}
+	if ((void *)(eth + 1) > data_end)
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+	return bpf_redirect(fib->ifindex, 0);
+}
+
+/*
+ * One packet on the fast path. after_4to6: the packet was IPv4 a moment
+ * ago (xlat_4to6 tail-called us), either a reply from the WAN or a NAT46
+ * client's packet on the [NAT46] interface; otherwise it is a native IPv6
+ * packet on the LAN's ingress.
+ */
+static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct nat64_config *cfg, int after_4to6)
+{
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_fib_lookup fib = {};
+	struct ipv6hdr *ip6;
+	struct fastpath_nat nat = {};
+	__u32 old_addr[4], want_dir, l4 = ETH_HLEN + IPV6_HDR_LEN, check_off, diff;
+	__u32 bytes = skb->len;	/* before any rewrite */
+	__be16 old_port, ports[2];
+	__be32 v4;
+	__u8 proto;
+	int r, csum_flags, to_ipv4 = 1;
+
+	if (data + l4 > data_end)
+		return after_4to6 ? fastpath_punt(skb, cfg, 1, NAT64_CNT_FASTPATH_PUNT_HEADER) : TC_ACT_OK;
+	ip6 = data + ETH_HLEN;
+	if (((struct ethhdr *)data)->h_proto != bpf_htons(ETH_P_IPV6) || ip6->version != 6)
+		return after_4to6 ? fastpath_punt(skb, cfg, 1, NAT64_CNT_FASTPATH_PUNT_HEADER) : TC_ACT_OK;
+
+	if (after_4to6) {
+		want_dir = cfg->nat46_ifindex && ctx_read_u32(skb, ifindex) == cfg->nat46_ifindex ?
+				   IP_CT_DIR_ORIGINAL : IP_CT_DIR_REPLY;
+	} else {
+		/* only what the route into the translator link would catch, from clients */
+		if (addr6to4(cfg, &ip6->daddr, &v4) || !is_client6(ip6->saddr.in6_u.u6_addr32))
+			return TC_ACT_OK;
+		want_dir = IP_CT_DIR_ORIGINAL;
+		if (is_eam_owned4(v4))	/* a hairpin: 6to4's own business on its hook */
+			return fastpath_punt(skb, cfg, 0, NAT64_CNT_FASTPATH_PUNT_NOT_NAT66);
+	}
+
+	proto = ip6->nexthdr;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_HEADER);
+	if (ip6->hop_limit <= 1)
+		return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_ROUTE);
+	if (proto == IPPROTO_TCP) {
+		if (data + l4 + sizeof(struct tcphdr) > data_end)
+			return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_HEADER);
+		if (*((__u8 *)data + l4 + TCP_FLAGS_OFF) & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST))
+			return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_TCP_CONTROL);
+	} else {
+		if (data + l4 + sizeof(struct udphdr) > data_end)
+			return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_HEADER);
+		if (((struct udphdr *)(data + l4))->check == 0)	/* IPv6 forbids it: the kernel drops it */
+			return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_HEADER);
+	}
+	__builtin_memcpy(ports, data + l4, 4);
+	__builtin_memcpy(tuple.ipv6.saddr, &ip6->saddr, 16);
+	__builtin_memcpy(tuple.ipv6.daddr, &ip6->daddr, 16);
+	tuple.ipv6.sport = ports[0];
+	tuple.ipv6.dport = ports[1];
+
+	r = nat64_fastpath_entry(skb, &tuple, proto, want_dir, &nat);
+	if (r)
+		return fastpath_punt(skb, cfg, after_4to6, r);
+
+	if (want_dir == IP_CT_DIR_ORIGINAL) {
+		__builtin_memcpy(old_addr, tuple.ipv6.saddr, 16);
+		old_port = ports[0];
+	} else {
+		__builtin_memcpy(old_addr, tuple.ipv6.daddr, 16);
+		old_port = ports[1];
+		/* a NAT46 client's reply goes on to IPv4; a native client's stays IPv6 */
+		to_ipv4 = addr6to4(cfg, (const struct in6_addr *)nat.addr, &v4) == 0;
+		if (!to_ipv4 && fastpath_route_ipv6(skb, cfg, (const struct in6_addr *)tuple.ipv6.saddr, nat.addr,
+						    skb->gso_size ? 0 : bytes - ETH_HLEN, &fib))
+			return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_ROUTE);
+	}
+
+	/* The rewrite: address and port with the L4 checksum, then the hop limit. */
+	check_off = l4 + (proto == IPPROTO_TCP ? offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
+	csum_flags = proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	diff = bpf_csum_diff(old_addr, 16, nat.addr, 16, 0);
+	if (bpf_l4_csum_replace(skb, check_off, 0, diff, BPF_F_PSEUDO_HDR | csum_flags) ||
+	    bpf_l4_csum_replace(skb, check_off, old_port, nat.port, sizeof(nat.port) | csum_flags) ||
+	    bpf_skb_store_bytes(skb, ETH_HLEN + (want_dir == IP_CT_DIR_ORIGINAL ?
+						 offsetof(struct ipv6hdr, saddr) : offsetof(struct ipv6hdr, daddr)),
+				nat.addr, 16, 0) ||
+	    bpf_skb_store_bytes(skb, l4 + (want_dir == IP_CT_DIR_ORIGINAL ? 0 : 2), &nat.port, 2, 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (data + l4 > data_end)
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	ip6 = data + ETH_HLEN;
+	ip6->hop_limit--;	/* the hop IPv6 forwarding would count (no checksum covers it) */
+
+	count(want_dir == IP_CT_DIR_ORIGINAL ? NAT64_CNT_FASTPATH_6TO4 : NAT64_CNT_FASTPATH_4TO6);
+	if (!to_ipv4)
+		return fastpath_send_ipv6(skb, &fib);
+	/* 6to4 translates, routes and redirects as on its own hook */
+	bpf_tail_call(skb, &nat64_fastpath_progs, FASTPATH_PROG_6TO4);
+	return drop(NAT64_CNT_DROP_INTERNAL);
+}
