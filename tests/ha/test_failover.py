@@ -106,7 +106,8 @@ def test_failover_under_load(pair):
     # every datagram inet saw came from the pool address, via one gateway or the other
     assert all(f[2] == VIP4 for f in sniffed["frames"]), {f[2] for f in sniffed["frames"]}
     moves = switchovers(sniffed["frames"], macs)
-    assert [(m[0], m[1]) for m in moves] == [("gwa", "gwb"), ("gwb", "gwa")], moves
+    # via gwa, then gwb, and gwa again at the end (a neighbour entry may flap once in between)
+    assert moves and moves[0][:2] == ("gwa", "gwb") and moves[-1][:2] == ("gwb", "gwa"), moves
     lost = len(udp["lost"])
     assert lost < 3 * RATE, udp          # a few seconds' worth at most: bounded by the timers
 
@@ -118,8 +119,12 @@ def test_failover_under_load(pair):
     print(f"\nHA failover (active/backup): gwb master {b_master:.2f} s after gwa died, "
           f"gwa master again {a_master:.2f} s after its restart (preempt_delay {halib.PREEMPT_DELAY} s); "
           f"last UDP datagram via gwa -> first via gwb {moves[0][2] * 1000:.0f} ms, "
-          f"gwb -> gwa {moves[1][2] * 1000:.0f} ms; UDP lost {lost}/{udp['sent']} "
+          f"gwb -> gwa {moves[-1][2] * 1000:.0f} ms; UDP lost {lost}/{udp['sent']} "
           f"(longest gap {udp['max_gap'] * 1000:.0f} ms); TCP {NBYTES >> 20} MiB intact, "
           f"5-tuple kept (port {srv['peer_port']}); gwb failovers {stats_b['ha-failovers']}")
+    ha = b.ctl("--json", "ha")
+    assert ha.returncode == 0, ha.stderr
+    shown = json.loads(ha.stdout)
+    assert shown["HARole"] == "backup" and shown["Failovers"] == stats_b["ha-failovers"]
+    assert shown["Sync"]["sync-pckts-recv"] > 0
     print("nat64ctl ha on gwb:\n" + b.ctl("ha").stdout)
-    json.dumps(sync)        # plain numbers
