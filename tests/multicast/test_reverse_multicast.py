@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import gatewayd as gw_lib
 import mcast
 import topology as T
 import xlat
@@ -65,6 +66,10 @@ def mroute_entry(topo, group6):
     return (m.group(1), set(m.group(2).split())) if m else None
 
 
+def prop(g, name):
+    return json.loads(g.get_property(name).stdout)["data"]
+
+
 def mrules(topo):
     return [r for r in json.loads(topo.ip("gw", "-6", "-j", "mrule", "show").stdout or "[]")
             if r.get("priority") == RULE_PRIORITY]
@@ -106,6 +111,7 @@ def test_ipv4_group_reaches_ipv6_listener(rx_gatewayd, topo):
     send4(topo, T.MCAST_GROUP4, 100, ttl=8)
     check_received(finish(lis)["received"], 100, ttl=8)
 
+    assert prop(g, "MulticastLANInterface") == "lan0"
     d = {k: v - before.get(k, 0) for k, v in g.statistics().items()}
     assert d["multicast-4to6-packets"] == 100, d
     assert d["multicast-4to6-bytes"] == 100 * (14 + 20 + 8 + 200), d
@@ -124,7 +130,7 @@ def test_unmapped_and_link_local_groups_stay_out(rx_gatewayd, topo):
     g = rx_gatewayd
     wait_for(lambda: T.MCAST_GROUP4 in wan_groups(topo), what="IGMP membership on wan0")
     before = g.statistics()
-    cap = capture6(topo, 4)
+    cap = capture6(topo, 2.5)
     send4(topo, "234.203.0.114", 20, ttl=8)
     send4(topo, "224.0.0.251", 20, ttl=8)
     send4(topo, "239.255.255.250", 20, ttl=8)
@@ -133,7 +139,7 @@ def test_unmapped_and_link_local_groups_stay_out(rx_gatewayd, topo):
     assert d["multicast-4to6-unmapped"] == 40, d     # 224.0.0.251 is the host's, not "unmapped"
     assert d["multicast-4to6-packets"] == 0, d
 
-    cap = capture6(topo, 8)
+    cap = capture6(topo, 3)
     send4(topo, T.MCAST_GROUP4, 20, ttl=8)
     frames = finish(cap)["frames"]
     assert len(frames) == 20 and all(f["dst"] == T.MCAST_GROUP6 and f["src"] == SENDER6 and f["hops"] == 7
@@ -169,10 +175,10 @@ def test_map_removed_while_traffic_flows(rx_gatewayd, topo):
     wait_for(lambda: group4 in wan_groups(topo), what="IGMP membership of the added map")
     assert mroute_entry(topo, group6) is not None
 
-    lis = listen6(topo, 1000, 8, group=group6)
-    sender = topo.popen("inet", T.PYTHON, str(HELPER), "send4", group4, str(PORT), "600", "8", T.INET_WAN_ADDR,
+    lis = listen6(topo, 1000, 5, group=group6)
+    sender = topo.popen("inet", T.PYTHON, str(HELPER), "send4", group4, str(PORT), "300", "8", T.INET_WAN_ADDR,
                         "0.01", stdout=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    time.sleep(1.0)
     g.call("RemoveStaticMap", "s", group6)
     removed_at = time.time()
     assert sender.wait(timeout=60) == 0
@@ -195,7 +201,7 @@ def test_reload_and_wan_recreation_followed(make_gatewayd, topo):
     g.call("Reload")
     wait_for(lambda: other4 in wan_groups(topo) and T.MCAST_GROUP4 not in wan_groups(topo),
              what="membership follows the reload")
-    cap = capture6(topo, 3)
+    cap = capture6(topo, 2)
     send4(topo, T.MCAST_GROUP4, 10, ttl=8)
     assert finish(cap)["frames"] == [], "the old IPv4 group still reaches the LAN"
     lis = listen6(topo, 20, 10)
@@ -242,3 +248,31 @@ def test_without_lan_interface_nothing_is_taken(gatewayd, topo):
     assert mroutes(topo).strip() == "" and mrules(topo) == []
     assert T.MCAST_GROUP4 not in wan_groups(topo)
     assert topo.run("gw", "cat", "/proc/sys/net/ipv6/conf/all/mc_forwarding").stdout.strip() == "0"
+    assert prop(gatewayd, "MulticastLANInterface") == ""
+
+
+@pytest.mark.parametrize("value,error", [
+    ("wan0", '"wan0" is the WANInterface='),
+    ("lan 0", "is not a valid interface name"),
+])
+def test_bad_lan_interface_refused(tmp_path, value, error):
+    conf = tmp_path / "gateway.conf"
+    conf.write_text(CONF.replace("LANInterface=lan0", f"LANInterface={value}"))
+    r = subprocess.run([str(gw_lib.daemon_binary()), f"--config={conf}", "--check-config"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "[Multicast] LANInterface=" in r.stderr and error in r.stderr, r.stderr
+
+
+def test_bad_reload_changes_nothing(rx_gatewayd, topo):
+    g = rx_gatewayd
+    wait_for(lambda: T.MCAST_GROUP4 in wan_groups(topo), what="IGMP membership on wan0")
+    g.config.write_text(CONF.replace("LANInterface=lan0", "LANInterface=wan0").replace(
+        T.MCAST_GROUP4, "234.203.0.115"))
+    r = g.call("Reload", check=False)
+    assert r.returncode != 0
+    assert prop(g, "MulticastLANInterface") == "lan0"
+    assert wan_groups(topo) >= {T.MCAST_GROUP4} and "234.203.0.115" not in wan_groups(topo)
+    assert mroute_entry(topo, T.MCAST_GROUP6) == ("nat64tr0", {"nat64tr0", "lan0"})
+    lis = listen6(topo, 10, 10)
+    send4(topo, T.MCAST_GROUP4, 10, ttl=8)
+    check_received(finish(lis)["received"], 10, ttl=8)
