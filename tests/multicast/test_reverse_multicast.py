@@ -192,7 +192,7 @@ def test_map_removed_while_traffic_flows(rx_gatewayd, topo):
     assert T.MCAST_GROUP4 in wan_groups(topo) and mroute_entry(topo, T.MCAST_GROUP6) is not None
 
 
-def test_reload_and_wan_recreation_followed(make_gatewayd, topo):
+def test_reload_and_link_recreation_followed(make_gatewayd, topo):
     g = make_gatewayd(config_text=CONF)
     wait_for(lambda: T.MCAST_GROUP4 in wan_groups(topo), what="IGMP membership on wan0")
     other4 = "234.203.0.115"
@@ -213,6 +213,19 @@ def test_reload_and_wan_recreation_followed(make_gatewayd, topo):
     topo.create_wan()
     wait_for(lambda: other4 in wan_groups(topo), timeout=10, what="membership on the new wan0")
     wait_for(lambda: g.state() == "running", timeout=10, what="running again")
+    lis = listen6(topo, 20, 10)
+    send4(topo, other4, 20, ttl=8)
+    check_received(finish(lis)["received"], 20, ttl=8)
+
+    # The translator link removed by someone: re-created, MIFs and the entry built anew.
+    old = json.loads(topo.ip("gw", "-j", "link", "show", "nat64tr0").stdout)[0]["ifindex"]
+    topo.ip("gw", "link", "del", "nat64tr0")
+
+    def rebuilt():
+        links = json.loads(topo.ip("gw", "-j", "link", "show", "nat64tr0", check=False).stdout or "[]")
+        return links and links[0]["ifindex"] != old and \
+            mroute_entry(topo, T.MCAST_GROUP6) == ("nat64tr0", {"nat64tr0", "lan0"})
+    wait_for(rebuilt, timeout=10, what="translator link and MFC6 entry re-created")
     lis = listen6(topo, 20, 10)
     send4(topo, other4, 20, ttl=8)
     check_received(finish(lis)["received"], 20, ttl=8)
