@@ -16,10 +16,9 @@
 
 /*
  * conntrackd's control protocol (conntrack-tools src/local.c): the client
- * writes one int, the request; the daemon writes its answer as text and
- * closes. 21 is STATS in include/conntrackd.h, what "conntrackd -s" sends.
+ * writes one int, the request; the daemon writes its answer as text (if
+ * any) and closes.
  */
-#define CONNTRACKD_REQUEST_STATS 21
 /* conntrackd answers at once; one that does not within this is stuck. */
 #define CONNTRACKD_TIMEOUT_USEC (2ULL * 1000 * 1000)
 /* Its statistics are a few hundred bytes; anything this big is not them. */
@@ -150,8 +149,12 @@ static int on_stats_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 int ha_conntrackd_stats_query(sd_event *event, const char *socket_path, ha_stats_done_t done, void *userdata) {
+        return ha_conntrackd_request(event, socket_path, HA_CONNTRACKD_STATS, done, userdata);
+}
+
+int ha_conntrackd_request(sd_event *event, const char *socket_path, int request, ha_stats_done_t done,
+                          void *userdata) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        const int request = CONNTRACKD_REQUEST_STATS;
         StatsQuery *q;
         int r;
 

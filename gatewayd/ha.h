@@ -49,6 +49,15 @@ typedef void (*ha_stats_done_t)(void *userdata, int error, const char *text);
 int ha_conntrackd_stats_query(sd_event *event, const char *socket_path, ha_stats_done_t done, void *userdata);
 
 /*
+ * The same for any request of conntrackd's control protocol (the numbers of
+ * conntrack-tools' include/conntrackd.h that "conntrackd -s", "-B" send).
+ */
+#define HA_CONNTRACKD_STATS     21
+#define HA_CONNTRACKD_SEND_BULK 22
+int ha_conntrackd_request(sd_event *event, const char *socket_path, int request, ha_stats_done_t done,
+                          void *userdata);
+
+/*
  * conntrackd's statistics text as (name, value) pairs: "internal-active",
  * "external-created-failed", "sync-bytes-sent", "sync-lost-msgs", ...
  * Calls add() per pair; stops at its first negative return.

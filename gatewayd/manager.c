@@ -47,6 +47,8 @@
 #define CONNTRACK_CLEAR_PERCENT 90ULL
 /* keepalived adds a group's addresses one by one: look once they are all there. */
 #define HA_CHECK_DELAY_USEC     (10 * USEC_PER_MSEC)
+/* Well below nf_conntrack_udp_timeout_stream (120 s): see on_ha_bulk(). */
+#define HA_BULK_SYNC_USEC       (30000 * USEC_PER_MSEC)
 
 static const char *const manager_state_table[_MANAGER_STATE_MAX] = {
         [MANAGER_STARTING] = "starting",
@@ -149,6 +151,7 @@ static void manager_stop_monitors(Manager *m) {
         m->nft_monitor = nft_monitor_free(m->nft_monitor);
         m->conntrack_check_source = sd_event_source_disable_unref(m->conntrack_check_source);
         m->ha_check_source = sd_event_source_disable_unref(m->ha_check_source);
+        m->ha_bulk_source = sd_event_source_disable_unref(m->ha_bulk_source);
 }
 
 Manager *manager_free(Manager *m) {
@@ -840,6 +843,36 @@ static void on_address_changed(int ifindex, void *userdata) {
                 log_warning_errno(r, "Failed to schedule the HA address check, ignoring: %m");
 }
 
+static void on_ha_bulk_done(void *userdata, int error, const char *text) {
+        if (error < 0)
+                log_debug_errno(error, "conntrackd did not take the bulk send request, ignoring: %m");
+}
+
+/*
+ * conntrackd sends a flow to its peer when its state changes, not when
+ * packets refresh it. A peer that keeps the copies in its kernel table
+ * (active/active, DisableExternalCache) would let a UDP flow's copy time out
+ * after nf_conntrack_udp_timeout_stream while the flow goes on here, and
+ * lose it at a failover. So a master asks conntrackd for a bulk send of its
+ * cache every HA_BULK_SYNC_USEC ("conntrackd -B"), which refreshes them all.
+ */
+static int on_ha_bulk(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        (void) sd_event_source_set_time(s, usec + HA_BULK_SYNC_USEC);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+
+        if (!m->config->ha_conntrackd_socket || m->ha_role != HA_ROLE_MASTER)
+                return 0;
+        r = ha_conntrackd_request(m->event, m->config->ha_conntrackd_socket, HA_CONNTRACKD_SEND_BULK,
+                                  on_ha_bulk_done, m);
+        if (r < 0)
+                log_debug_errno(r, "Failed to reach conntrackd at \"%s\", ignoring: %m",
+                                m->config->ha_conntrackd_socket);
+        return 0;
+}
+
 static HARole ha_role_summary(const Manager *m) {
         bool fault = false;
 
@@ -965,6 +998,12 @@ static int manager_start_monitors(Manager *m) {
                                        CONNTRACK_CHECK_USEC, 0, on_conntrack_check, m);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the conntrack table check: %m");
+
+        /* Always: a reload may add [HA]. */
+        r = sd_event_add_time_relative(m->event, &m->ha_bulk_source, CLOCK_MONOTONIC,
+                                       HA_BULK_SYNC_USEC, 0, on_ha_bulk, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the HA bulk sync timer: %m");
         return 0;
 }
 

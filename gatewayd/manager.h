@@ -90,6 +90,7 @@ typedef struct Manager {
         size_t n_ha_held;
         bool ha_standby;                        /* the table in force drops new flows */
         sd_event_source *ha_check_source;       /* deferred look at the addresses after events */
+        sd_event_source *ha_bulk_source;        /* timer: conntrackd sends its whole cache */
 } Manager;
 
 int manager_new(sd_event *event, const char *config_path, const char *nft_template_path, Manager **ret);
