@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import topology as T  # noqa: E402
 
-FAST_CONF = T.GATEWAY_CONF.replace(
+FAST_CONF = T.GATEWAY_CONF if "FastPath=yes" in T.GATEWAY_CONF else T.GATEWAY_CONF.replace(
     "ClientPrefix=2001:db8:d0be:f00d::/64\n",
     "ClientPrefix=2001:db8:d0be:f00d::/64\nInterface=lan0\nFastPath=yes\n")
-assert FAST_CONF != T.GATEWAY_CONF
+assert "FastPath=yes" in FAST_CONF
 
 PUNTS = ("fastpath-punt-header", "fastpath-punt-tcp-control", "fastpath-punt-no-entry",
          "fastpath-punt-not-established", "fastpath-punt-not-nat66", "fastpath-punt-route")
@@ -106,6 +106,7 @@ def test_udp_flow_takes_fast_path_and_keeps_its_entry_alive(fast, topo, client):
     assert refreshed > aged and refreshed >= UDP_STREAM_TIMEOUT - 2
 
 
+@pytest.mark.skipif("FastPath=yes" in T.GATEWAY_CONF, reason="NAT64_TEST_FASTPATH=1: the suite's default is on")
 def test_fast_path_off_by_default(gatewayd, topo):
     sport = 40101
     udp_round(topo, 3, sport)
@@ -118,7 +119,9 @@ def test_fast_path_off_by_default(gatewayd, topo):
     assert ingress_programs(topo) == ["xlat_4to6"]     # [NAT46]'s, no fast path
 
 
-def test_tcp_fin_closes_a_fast_flow(fast, topo):
+@pytest.mark.parametrize("offload", [True, False], ids=["offload", "no-offload"])
+def test_tcp_fin_closes_a_fast_flow(fast, topo, offload):
+    topo.set_offload(offload)
     sport = 40102
     before = fast.statistics()
     cli, srv = T.tcp_transfer(topo, 4 << 20, sport=sport)
@@ -226,3 +229,44 @@ def test_stop_ends_fast_flows(fast, topo):
     assert ingress_programs(topo) == []
     cli, srv = T.udp_exchange(topo, count=2, sport=sport)
     assert cli["echoed"] == 0 and srv is None
+
+
+def test_fast_path_key_checked(tmp_path):
+    import gatewayd as gw_lib
+    conf = tmp_path / "gateway.conf"
+    conf.write_text(FAST_CONF)
+    r = subprocess.run([str(gw_lib.daemon_binary()), "--check-config", "--config", str(conf)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "Interface=lan0\nFastPath=yes\n" in r.stdout
+    conf.write_text(FAST_CONF.replace("FastPath=yes", "FastPath=maybe"))
+    r = subprocess.run([str(gw_lib.daemon_binary()), "--check-config", "--config", str(conf)],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and r.stdout == ""
+    assert "[NAT66] FastPath=" in r.stderr and '"maybe" is neither "yes" nor "no"' in r.stderr, r.stderr
+
+
+def test_reload_turns_it_off_and_on(fast, topo):
+    sport = 40106
+    udp_round(topo, 3, sport)
+    time.sleep(UDP_STREAM_AGE)
+    udp_round(topo, 3, sport)
+    assert ingress_programs(topo) == ["xlat_fastpath"]
+    assert json.loads(fast.get_property("FastPathActive").stdout)["data"] is True
+
+    fast.config.write_text(FAST_CONF.replace("FastPath=yes", "FastPath=no"))
+    fast.call("Reload")
+    assert ingress_programs(topo) == ["xlat_4to6"]      # [NAT46]'s hook is 4to6's again
+    before = fast.statistics()
+    udp_round(topo, 5, sport)                           # the same flow, the slow way now
+    after = fast.statistics()
+    assert after["fastpath-6to4"] == before["fastpath-6to4"]
+    assert after["packets-6to4"] - before["packets-6to4"] == 5
+    assert json.loads(fast.get_property("FastPathActive").stdout)["data"] is False
+
+    fast.config.write_text(FAST_CONF)
+    fast.call("Reload")
+    assert ingress_programs(topo) == ["xlat_fastpath"]
+    before = fast.statistics()
+    udp_round(topo, 5, sport)
+    assert fast.statistics()["fastpath-6to4"] - before["fastpath-6to4"] == 5
