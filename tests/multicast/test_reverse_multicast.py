@@ -81,6 +81,11 @@ def wan_groups(topo):
     return {line.split()[1] for line in out.splitlines() if line.strip().startswith("inet ")}
 
 
+def raw6_sockets(topo):
+    """Raw IPv6 sockets of the gateway's namespace (/proc/net/raw6 lines)."""
+    return topo.run("gw", "cat", "/proc/net/raw6").stdout.splitlines()[1:]
+
+
 def check_received(got, count, ttl, size=200):
     assert len(got) == count, f"{len(got)} of {count} datagrams"
     seqs = set()
@@ -237,6 +242,7 @@ def test_stop_and_restart_leave_nothing(make_gatewayd, topo):
     g = make_gatewayd(config_text=CONF)
     wait_for(lambda: T.MCAST_GROUP4 in wan_groups(topo), what="IGMP membership on wan0")
     assert topo.run("gw", "cat", "/proc/sys/net/ipv6/conf/all/mc_forwarding").stdout.strip() == "1"
+    assert len(raw6_sockets(topo)) == 1      # the MRT6_INIT socket, ICMPv6 (protocol 58 = 0x3A)
     # Killed: the kernel flushes table 64 with the socket, the rule stays ...
     g.kill9()
     assert mroutes(topo).strip() == ""
@@ -254,8 +260,7 @@ def test_stop_and_restart_leave_nothing(make_gatewayd, topo):
     assert mrules(topo) == []
     assert T.MCAST_GROUP4 not in wan_groups(topo)
     assert topo.run("gw", "cat", "/proc/sys/net/ipv6/conf/all/mc_forwarding").stdout.strip() == "0"
-    raw6 = topo.run("gw", "cat", "/proc/net/raw6").stdout.splitlines()[1:]
-    assert raw6 == [], raw6
+    assert raw6_sockets(topo) == []
 
 
 def test_without_lan_interface_nothing_is_taken(gatewayd, topo):
