@@ -13,48 +13,10 @@ import time
 
 import halib
 import topology as T
-from halib import VIP4
+from halib import RATE, VIP4, start_tcp_client, switchovers, tcp_reply_dports, wait_master
 
-RATE = 200                      # UDP datagrams per second
-NBYTES = 64 * 1024 * 1024
-TCP_RATE = 8 * 1024 * 1024      # bytes/s: the transfer lasts ~8 s, across both failovers
+NBYTES = 64 * 1024 * 1024       # at halib.TCP_RATE: ~8 s, across both failovers
 SECONDS = 10                    # the UDP stream
-
-
-def wait_master(node, addr=VIP4, timeout=15):
-    T.wait_for(lambda: node.role_is("master") and node.holds(addr), timeout=timeout, interval=0.02,
-               what=f"{node.role} master holding {addr}")
-
-
-def switchovers(frames, macs):
-    """[(from, to, seconds between the last frame via one and the first via the other)]"""
-    out, last = [], None
-    for t, mac, *_ in sorted(frames):
-        who = macs.get(mac)
-        if who is None:
-            continue
-        if last and who != last[1]:
-            out.append((last[1], who, t - last[0]))
-        last = (t, who)
-    return out
-
-
-def tcp_reply_dports(text, dport):
-    """Ports the server saw (the reply tuple's dport) of conntrack -L lines of TCP to dport."""
-    out = []
-    for line in text.splitlines():
-        f = [w for w in line.split() if "=" in w]
-        kv = [tuple(w.split("=", 1)) for w in f]
-        dports = [v for k, v in kv if k == "dport"]
-        if line.startswith("tcp") and len(dports) == 2 and dports[0] == str(dport):
-            out.append(int(dports[1]))
-    return out
-
-
-def start_tcp_client(topo, role, host, port, nbytes, bind):
-    return topo.popen(role, T.PYTHON, str(T.TRAFFIC), "tcp-client", host, str(port), "send", str(nbytes),
-                      "--bind", bind, "--rate", str(TCP_RATE), stdout=halib.subprocess.PIPE,
-                      stderr=halib.subprocess.PIPE, text=True)
 
 
 def test_failover_under_load(pair):

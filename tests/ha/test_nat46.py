@@ -8,9 +8,9 @@ import time
 import halib
 import topology as T
 from halib import VIP4
-from test_failover import start_tcp_client, tcp_reply_dports, wait_master
+from halib import start_tcp_client, tcp_reply_dports, wait_master
 
-NBYTES = 24 * 1024 * 1024       # ~3 s at test_failover's rate
+NBYTES = 24 * 1024 * 1024       # ~3 s at halib.TCP_RATE
 
 
 def test_nat46_flow_survives_failover(pair):

@@ -14,7 +14,7 @@ import time
 import halib
 import topology as T
 from halib import VIP4
-from test_failover import RATE, start_tcp_client, switchovers, wait_master
+from halib import RATE, start_tcp_client, switchovers, wait_master
 
 NBYTES = 32 * 1024 * 1024
 SECONDS = 8
