@@ -64,8 +64,10 @@ PREEMPT_DELAY = 2           # s: a returning gwa waits for conntrackd's resync b
 def gateway_conf(active_active):
     addrs = f"IPv4Address={VIP4}\n" + (f"IPv4Address={VIP4_B}\n" if active_active else "")
     nat46 = "" if active_active else "\n[NAT46]\nInterface=lan0\nIPv4Prefix=192.168.1.0/24\n"
+    # NAT64_TEST_FASTPATH=1: with the fast path on, as tests/lib/topology.py does it
+    fast = "Interface=lan0\nFastPath=yes\n" if os.environ.get("NAT64_TEST_FASTPATH") == "1" else ""
     return (f"[Translator]\nPrefix={PREFIX}/96\nWANInterface=wan0\n{addrs}PortRange=32768-65535\n\n"
-            f"[NAT66]\nClientPrefix=2001:db8:d0be:f00d::/64\n{nat46}\n"
+            f"[NAT66]\nClientPrefix=2001:db8:d0be:f00d::/64\n{fast}{nat46}\n"
             f"[HA]\nConntrackdSocket=@SOCKET@\n")
 
 

@@ -9,6 +9,7 @@ bounded by a few seconds' worth of the stream).
 """
 
 import json
+import os
 import time
 
 import halib
@@ -75,6 +76,11 @@ def test_failover_under_load(pair):
 
     stats_b = b.gw.statistics()
     assert stats_b["ha-failovers"] >= 1
+    fast = ""
+    if os.environ.get("NAT64_TEST_FASTPATH") == "1":
+        # the flows gwb took over from conntrackd's commit took its fast path
+        assert stats_b["fastpath-6to4"] > 0 and stats_b["fastpath-4to6"] > 0, stats_b
+        fast = f"; gwb's fast path: {stats_b['fastpath-6to4']} + {stats_b['fastpath-4to6']} packets"
     assert a.gw.statistics()["ha-failovers"] >= 1
     sync = b.sync_statistics()
     assert sync["sync-pckts-recv"] > 0
@@ -83,7 +89,7 @@ def test_failover_under_load(pair):
           f"last UDP datagram via gwa -> first via gwb {moves[0][2] * 1000:.0f} ms, "
           f"gwb -> gwa {moves[-1][2] * 1000:.0f} ms; UDP lost {lost}/{udp['sent']} "
           f"(longest gap {udp['max_gap'] * 1000:.0f} ms); TCP {NBYTES >> 20} MiB intact, "
-          f"5-tuple kept (port {srv['peer_port']}); gwb failovers {stats_b['ha-failovers']}")
+          f"5-tuple kept (port {srv['peer_port']}); gwb failovers {stats_b['ha-failovers']}{fast}")
     ha = b.ctl("--json", "ha")
     assert ha.returncode == 0, ha.stderr
     shown = json.loads(ha.stdout)
