@@ -111,12 +111,33 @@ __noinline int nat64_fastpath_entry(struct __sk_buff *skb, struct bpf_sock_tuple
 		return NAT64_CNT_FASTPATH_PUNT_NO_ENTRY;
 
 	status = ct->status;
-	if ((status & (IPS_CONFIRMED | IPS_SEEN_REPLY | IPS_ASSURED)) !=
-		    (IPS_CONFIRMED | IPS_SEEN_REPLY | IPS_ASSURED) ||
-	    (status & (IPS_DYING | IPS_FIXED_TIMEOUT)) || opts.dir != want_dir ||
-	    (proto == IPPROTO_TCP && ct->proto.tcp.state != TCP_CONNTRACK_ESTABLISHED)) {
+	if ((status & (IPS_CONFIRMED | IPS_SEEN_REPLY)) != (IPS_CONFIRMED | IPS_SEEN_REPLY) ||
+	    (status & (IPS_DYING | IPS_FIXED_TIMEOUT)) || opts.dir != want_dir) {
 		r = NAT64_CNT_FASTPATH_PUNT_NOT_ESTABLISHED;
 		goto out;
+	}
+	if (proto == IPPROTO_TCP) {
+		if (!(status & IPS_ASSURED) || ct->proto.tcp.state != TCP_CONNTRACK_ESTABLISHED) {
+			r = NAT64_CNT_FASTPATH_PUNT_NOT_ESTABLISHED;
+			goto out;
+		}
+		timeout = cfg->fastpath_tcp_timeout_ms;
+	} else if (status & IPS_ASSURED) {
+		timeout = cfg->fastpath_udp_timeout_ms;
+	} else {
+		/*
+		 * A UDP flow with a reply becomes a stream (ASSURED, the longer
+		 * timeout) at its first packet 2 s after it began
+		 * (nf_conntrack_udp_packet()): until then the fast path gives
+		 * conntrack's shorter timeout, and that first packet is
+		 * conntrack's to see.
+		 */
+		if (!bpf_core_field_exists(ct->proto.udp.stream_ts) ||
+		    (long)(ct->proto.udp.stream_ts - bpf_jiffies64()) < 0) {
+			r = NAT64_CNT_FASTPATH_PUNT_NOT_ESTABLISHED;
+			goto out;
+		}
+		timeout = cfg->fastpath_udp_unreplied_timeout_ms;
 	}
 	/* our SNAT alone: no DNAT (multicast maps), no helper, no sequence adjustment */
 	if ((status & (IPS_SRC_NAT | IPS_SRC_NAT_DONE | IPS_DST_NAT | IPS_SEQ_ADJUST | IPS_HELPER)) !=
@@ -145,7 +166,6 @@ __noinline int nat64_fastpath_entry(struct __sk_buff *skb, struct bpf_sock_tuple
 	}
 
 	/* as nf_conntrack_tcp_packet() and nf_conntrack_udp_packet() would for this packet */
-	timeout = proto == IPPROTO_TCP ? cfg->fastpath_tcp_timeout_ms : cfg->fastpath_udp_timeout_ms;
 	if (timeout && bpf_ct_change_timeout(ct, timeout))
 		r = NAT64_CNT_FASTPATH_PUNT_NOT_ESTABLISHED;	/* dying meanwhile */
 out:
@@ -247,6 +267,21 @@ static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct na
 		if (((struct udphdr *)(data + l4))->check == 0)	/* IPv6 forbids it: the kernel drops it */
 			return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_HEADER);
 	}
+	/*
+	 * A packet the NIC handed up with CHECKSUM_COMPLETE carries the sum of
+	 * its bytes, which the rewrite below and 6to4 would make stale; the
+	 * kernel's forwarding drops that state (skb_forward_csum()), BPF
+	 * cannot. Harmless on a real NIC's transmit, fatal where the skb is
+	 * received again (a veth). bpf_csum_update() adds 0 and answers only
+	 * for such packets.
+	 */
+	if (bpf_csum_update(skb, 0) >= 0)
+		return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_CSUM_COMPLETE);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (data + l4 + sizeof(struct udphdr) > data_end)
+		return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_HEADER);
+	ip6 = data + ETH_HLEN;
 	__builtin_memcpy(ports, data + l4, 4);
 	__builtin_memcpy(tuple.ipv6.saddr, &ip6->saddr, 16);
 	__builtin_memcpy(tuple.ipv6.daddr, &ip6->daddr, 16);
