@@ -259,7 +259,7 @@ int xlat_6to4(struct __sk_buff *skb)
 			if (!check) {
 				/* refused above unless computable: the whole datagram is here */
 				if (nat64_udp_checksum_fill(skb, l4, l4_len,
-							    csum_ipv4_pseudo(saddr4, daddr4, l4_len, IPPROTO_UDP)))
+							    nat64_csum_ipv4_pseudo(saddr4, daddr4, l4_len, IPPROTO_UDP)))
 					return drop(NAT64_CNT_DROP_INTERNAL);
 				break;
 			}

@@ -13,6 +13,7 @@ Run:  /usr/bin/python3 -m pytest tests/unit/test_bpf_build.py
 (NAT64_BUILD_DIR names the meson build directory, default /work/main/build.)
 """
 import os
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -89,3 +90,77 @@ def test_translator_sources_build(translator_cmd, tmp_path):
         r = compile_with(translator_cmd, SOURCE_DIR / "bpf" / name, tmp_path / (name + ".o"))
         assert r.returncode == 0, r.stderr
         assert (tmp_path / (name + ".o")).stat().st_size > 0
+
+
+# --- the combined stack of a call chain --------------------------------------
+
+MAX_BPF_STACK = 512      # all frames of a call chain together (kernel/bpf/verifier.c)
+BPF_FUNC_LOOP = 181      # bpf_loop(): the verifier inlines it, 3 u64 slots in the caller
+LOOP_INLINE_SLOTS = 3 * 8
+
+
+def stack_chains(obj):
+    """{program: (combined bytes, [functions of the deepest chain])}, as a
+    verifier without private BPF stacks (6.1, Debian 12's kernel) counts
+    them: each frame rounded up to 32 bytes, bpf_loop()'s inlined state in
+    its caller's frame, a bpf_loop() callback one frame deeper."""
+    text = subprocess.run(["llvm-objdump", "-dr", "--no-show-raw-insn", str(obj)],
+                          check=True, capture_output=True, text=True).stdout
+    syms = subprocess.run(["llvm-objdump", "-t", str(obj)], check=True, capture_output=True, text=True).stdout
+    text_funcs = {}
+    for line in syms.splitlines():
+        f = line.split()
+        if len(f) >= 6 and f[2] == "F" and f[3] == ".text":
+            text_funcs[int(f[0], 16)] = f[-1]
+    depth, calls, section, func, pending = {}, {}, {}, None, None
+    for line in text.splitlines():
+        m = re.match(r"^Disassembly of section (\S+):", line)
+        if m:
+            sec = m.group(1)
+            continue
+        m = re.match(r"^[0-9a-f]+ <([A-Za-z_][A-Za-z0-9_]*)>:", line)
+        if m and not m.group(1).startswith("LBB"):
+            func = m.group(1)
+            depth[func], calls[func], section[func] = 0, set(), sec
+            continue
+        if func is None:
+            continue
+        for off in re.findall(r"r10 - (\d+)", line):
+            depth[func] = max(depth[func], int(off))
+        if re.search(rf"\bcall {BPF_FUNC_LOOP}$", line.strip()):
+            depth[func] += LOOP_INLINE_SLOTS
+        m = re.search(r"=\s*(\d+) ll$", line.strip())
+        pending = int(m.group(1)) if m else pending
+        m = re.search(r"R_BPF_64_32\s+(\S+)", line)
+        if m:
+            calls[func].add(m.group(1))
+        m = re.search(r"R_BPF_64_64\s+\.text$", line)
+        if m and pending is not None and pending in text_funcs:
+            calls[func].add(text_funcs[pending])     # a bpf_loop() callback
+
+    def frame(f):
+        return (max(depth.get(f, 0), 1) + 31) // 32 * 32
+
+    def deepest(f, seen=()):
+        best = (0, [])
+        for c in calls.get(f, ()):
+            if c in depth and c not in seen:
+                best = max(best, deepest(c, seen + (f,)))
+        return frame(f) + best[0], [f] + best[1]
+
+    return {f: deepest(f) for f, s in section.items() if s != ".text"}
+
+
+def test_call_chains_fit_the_stack_of_kernels_without_private_stacks():
+    """6.18 gives BPF programs private stacks; Debian 12's 6.1 does not and
+    refuses a program whose deepest call chain needs more than 512 bytes
+    ("combined stack size of N calls is M. Too large"). A 24-byte larger
+    xlat_6to4 frame once passed every test here and failed on 6.1."""
+    obj = BUILD_DIR / "bpf" / "nat64.bpf.o"
+    if not obj.exists():
+        pytest.skip(f"{obj} not built")
+    chains = stack_chains(obj)
+    assert {"xlat_6to4", "xlat_4to6"} <= set(chains)
+    for prog, (total, chain) in chains.items():
+        print(f"{prog}: {total} bytes via {' -> '.join(chain)}")
+        assert total <= MAX_BPF_STACK, f"{prog}: {total} bytes via {' -> '.join(chain)}"
