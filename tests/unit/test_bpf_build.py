@@ -95,15 +95,15 @@ def test_translator_sources_build(translator_cmd, tmp_path):
 # --- the combined stack of a call chain --------------------------------------
 
 MAX_BPF_STACK = 512      # all frames of a call chain together (kernel/bpf/verifier.c)
-BPF_FUNC_LOOP = 181      # bpf_loop(): the verifier inlines it, 3 u64 slots in the caller
-LOOP_INLINE_SLOTS = 3 * 8
 
 
 def stack_chains(obj):
     """{program: (combined bytes, [functions of the deepest chain])}, as a
     verifier without private BPF stacks (6.1, Debian 12's kernel) counts
-    them: each frame rounded up to 32 bytes, bpf_loop()'s inlined state in
-    its caller's frame, a bpf_loop() callback one frame deeper."""
+    them: each frame rounded up to 32 bytes, a bpf_loop() callback one frame
+    deeper than its caller (the slots of an inlined bpf_loop() are added
+    after the check). Checked against 6.1: the object of d650256 passes at
+    512, the 544 of 39a1e9c is what 6.1 refused."""
     text = subprocess.run(["llvm-objdump", "-dr", "--no-show-raw-insn", str(obj)],
                           check=True, capture_output=True, text=True).stdout
     syms = subprocess.run(["llvm-objdump", "-t", str(obj)], check=True, capture_output=True, text=True).stdout
@@ -127,8 +127,6 @@ def stack_chains(obj):
             continue
         for off in re.findall(r"r10 - (\d+)", line):
             depth[func] = max(depth[func], int(off))
-        if re.search(rf"\bcall {BPF_FUNC_LOOP}$", line.strip()):
-            depth[func] += LOOP_INLINE_SLOTS
         m = re.search(r"=\s*(\d+) ll$", line.strip())
         pending = int(m.group(1)) if m else pending
         m = re.search(r"R_BPF_64_32\s+(\S+)", line)
