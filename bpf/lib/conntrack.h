@@ -10,7 +10,6 @@
 #pragma once
 
 #include "defs.h"
-#include <bpf/bpf_core_read.h>
 
 /* include/uapi/linux/netfilter/nf_conntrack_common.h, enum ip_conntrack_status */
 #define IPS_SEEN_REPLY		(1UL << 1)
@@ -75,14 +74,8 @@ struct ip_ct_tcp___fp {
 	__u8 state;
 } __attribute__((preserve_access_index));
 
-/* Since 6.0 (kernel 5.x had no stream_ts: bpf_core_field_exists() asks). */
-struct nf_ct_udp___fp {
-	unsigned long stream_ts;
-} __attribute__((preserve_access_index));
-
 union nf_conntrack_proto___fp {
 	struct ip_ct_tcp___fp tcp;
-	struct nf_ct_udp___fp udp;
 } __attribute__((preserve_access_index));
 
 struct nf_conn {

@@ -27,7 +27,7 @@ static __always_inline void multicast_mac4(__be32 group, __u8 mac[6])
  * packet before it is rewritten (so a "too big" answer can still quote it).
  */
 struct route4 {
-	__u32 ifindex;
+	__u32 ifindex;		/* in: the lookup's input device (0: the hook's); out: the egress */
 	__u32 mtu;		/* set when the packet does not fit */
 	__be32 nexthop;
 	__s32 rc;		/* BPF_FIB_LKUP_RET_* */
@@ -45,9 +45,9 @@ __noinline int nat64_route_ipv4(struct __sk_buff *skb, __be32 saddr4, __be32 dad
 	fib.family = AF_INET;
 	fib.ipv4_src = saddr4;
 	fib.ipv4_dst = daddr4;
-	/* an input lookup from the translator link, also for the fast path
-	 * (lib/fastpath.h), which runs on the LAN's hook */
-	fib.ifindex = config()->v6_ifindex ?: skb->ifindex;
+	/* an input lookup from the translator link: rt->ifindex in (6to4 sets
+	 * v6_ifindex, so the fast path, on the LAN's hook, routes alike) */
+	fib.ifindex = rt->ifindex ?: skb->ifindex;
 	fib.tot_len = tot_len;		/* 0: no MTU check (GSO segments were checked already) */
 	rt->rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	rt->ifindex = fib.ifindex;
