@@ -33,6 +33,8 @@
 #include "lib/hairpin.h"
 #include "lib/route.h"
 #include "lib/ownership.h"
+#include "lib/mcast.h"
+#include "lib/fastpath.h"
 
 SEC("6to4")
 int xlat_6to4(struct __sk_buff *skb)
@@ -46,7 +48,7 @@ int xlat_6to4(struct __sk_buff *skb)
 	struct iphdr ip = {};
 	__be32 saddr4 = 0, daddr4 = 0;
 	__u32 payload_len, l4_len, tot_len, mtu4, diff, bytes = skb->len;
-	struct route4 rt = { .rc = -1 };
+	struct route4 rt = { .rc = -1, .ifindex = cfg->v6_ifindex };	/* lib/route.h */
 	__u8 ttl, icmp_type = 0;
 	int r, is_error = 0, echo = -1, is_gso, is_hairpin;
 
@@ -320,6 +322,7 @@ int xlat_4to6(struct __sk_buff *skb)
 	__u32 head_len = 0, frag_offset, hairpin = cb0_read(skb) == NAT64_CB_HAIRPIN;
 	__u8 hop_limit, frag_hdr[FRAG6_HDR_LEN] = {};
 	int is_error = 0, echo = -1, is_fragment, need_frag_hdr, split = 0, is_nat46, ownership;
+	int mcast = MCAST_RX_NONE;
 	__u16 udp_check = 0;
 
 	if (data + ETH_HLEN > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
@@ -352,7 +355,13 @@ int xlat_4to6(struct __sk_buff *skb)
 		cb0_write(skb, 0);
 		is_nat46 = 0;
 	} else {
-		ownership = ownership_4to6(skb, cfg, &ip, l4, is_error);
+		/* IPv4 groups from the WAN to their IPv6 groups (lib/mcast.h) */
+		mcast = mcast_rx_4to6(skb, cfg, &ip, is_error, &ip6.daddr);
+		if (mcast == MCAST_RX_UNMAPPED)
+			return mcast_rx_unmapped();
+		if (mcast == MCAST_RX_SPOOFED)
+			return drop(NAT64_CNT_DROP_SPOOFED);
+		ownership = mcast ? OURS : ownership_4to6(skb, cfg, &ip, l4, is_error);
 		if (ownership == NOT_OURS)
 			return pass();
 		is_nat46 = ownership == OURS_NAT46;
@@ -394,7 +403,7 @@ int xlat_4to6(struct __sk_buff *skb)
 					   NAT64_CNT_DROP_UDP_ZERO_CHECKSUM);
 	}
 
-	if (nat64_addr_4to6(ip.daddr, &ip6.daddr, 0))
+	if (!mcast && nat64_addr_4to6(ip.daddr, &ip6.daddr, 0))
 		return drop(NAT64_CNT_DROP_NOT_TRANSLATABLE);
 	if (nat64_addr_4to6(ip.saddr, &ip6.saddr, hairpin ? MAP_PREFIX_ONLY : 0)) {
 		if (!is_error)
@@ -572,7 +581,40 @@ int xlat_4to6(struct __sk_buff *skb)
 	}
 
 	count_translated(NAT64_CNT_PKTS_4TO6, bytes);
+	if (mcast)
+		return mcast_rx_finish(skb, cfg, &ip6.daddr, bytes);
+	/* established flows: de-NAT and on in this pass (lib/fastpath.h) */
+	if ((cfg->flags & NAT64_F_FASTPATH) && !hairpin && !is_fragment && !split &&
+	    (ip.protocol == IPPROTO_TCP || ip.protocol == IPPROTO_UDP))
+		bpf_tail_call(skb, &nat64_fastpath_progs, FASTPATH_PROG_AFTER_4TO6);
 	return finish_4to6(skb, cfg, hairpin);
+}
+
+/*
+ * The fast path's own hook, the LAN's ingress ([NAT66] Interface=): IPv6
+ * from clients to the prefixes; IPv4 on the [NAT46] interface is 4to6's
+ * (one program per hook, so this one hands it over).
+ */
+SEC("fastpath")
+int xlat_fastpath(struct __sk_buff *skb)
+{
+	const struct nat64_config *cfg = config();
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		if (cfg->nat46_ifindex && ctx_read_u32(skb, ifindex) == cfg->nat46_ifindex)
+			bpf_tail_call(skb, &nat64_fastpath_progs, FASTPATH_PROG_4TO6);
+		return TC_ACT_OK;
+	}
+	if (!(cfg->flags & NAT64_F_FASTPATH))
+		return TC_ACT_OK;
+	return nat64_fastpath(skb, cfg, 0);
+}
+
+/* xlat_4to6 tail-calls this with the packet it has just made IPv6. */
+SEC("fastpath_4to6")
+int xlat_fastpath_4to6(struct __sk_buff *skb)
+{
+	return nat64_fastpath(skb, config(), 1);
 }
 
 char LICENSE[] SEC("license") = "GPL";

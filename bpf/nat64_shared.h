@@ -41,6 +41,12 @@ enum nat64_flags {
 	NAT64_F_NO_PREFIX		= 1U << 6,
 	/* Keep the headers of the last dropped packets per reason (nat64ctl drops). */
 	NAT64_F_DROP_LOG		= 1U << 7,
+	/* IPv4 multicast arriving on wan_ifindex to a group in nat64_mcast_rx
+	 * is translated to its IPv6 group (bpf/lib/mcast.h). */
+	NAT64_F_MCAST_RX		= 1U << 8,
+	/* Established NAT66 flows take the fast path (bpf/lib/fastpath.h): the
+	 * conntrack entry's NAT applied and the packet sent on in one pass. */
+	NAT64_F_FASTPATH		= 1U << 9,
 };
 
 struct nat64_prefix {
@@ -71,6 +77,9 @@ struct nat64_config {
 	__u32 nat46_ifindex;		/* ingress device of legacy IPv4 clients, 0 = none */
 	__be32 nat46_prefix;		/* their IPv4Prefix= */
 	__u32 nat46_prefix_len;
+	/* NAT64_F_FASTPATH: the timeouts conntrack itself would set (its sysctls) */
+	__u32 fastpath_tcp_timeout_ms;	/* nf_conntrack_tcp_timeout_established */
+	__u32 fastpath_udp_timeout_ms;	/* nf_conntrack_udp_timeout_stream */
 };
 
 /* LPM keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires. */
@@ -104,6 +113,15 @@ struct nat64_eam {
 	X(BYTES_4TO6,		"bytes-4to6",		"bytes of IPv4 packets translated to IPv6")	\
 	X(PKTS_PASSED,		"packets-passed",	"packets not for the translator, left to the kernel")	\
 	X(ICMP_SENT,		"icmp-errors-sent",	"ICMP errors the translator originated")	\
+	X(FASTPATH_6TO4,	"fastpath-6to4",	"clients' packets of established flows NATed, translated and sent on in one pass (FastPath=yes)")	\
+	X(FASTPATH_4TO6,	"fastpath-4to6",	"replies of established flows translated, de-NATed and sent on in one pass (FastPath=yes)")	\
+	X(FASTPATH_PUNT_HEADER,	"fastpath-punt-header",	"fast path: not TCP or UDP right after the IPv6 header (extension headers, fragments, ICMP), or UDP checksum 0: the slow path")	\
+	X(FASTPATH_PUNT_TCP_CONTROL, "fastpath-punt-tcp-control", "fast path: TCP SYN, FIN or RST, left to conntrack's state machine on the slow path")	\
+	X(FASTPATH_PUNT_NO_ENTRY, "fastpath-punt-no-entry", "fast path: no conntrack entry (a first packet): the slow path")	\
+	X(FASTPATH_PUNT_NOT_ESTABLISHED, "fastpath-punt-not-established", "fast path: the entry is unreplied, not established (TCP) or not yet a stream (UDP), dying or of fixed timeout: the slow path")	\
+	X(FASTPATH_PUNT_NOT_NAT66, "fastpath-punt-not-nat66", "fast path: the entry has more than our source NAT (a DNAT, a helper, sequence adjustment), or an EAM hairpin: the slow path")	\
+	X(FASTPATH_PUNT_ROUTE,	"fastpath-punt-route",	"fast path: hop limit 1, no IPv6 route or neighbour, or larger than the egress MTU: the slow path answers")	\
+	X(FASTPATH_PUNT_CSUM_COMPLETE, "fastpath-punt-csum-complete", "fast path: a receive checksum (CHECKSUM_COMPLETE) that only the kernel's forwarding can let go: the slow path")	\
 	X(DROP_MALFORMED,	"drop-malformed",	"truncated or inconsistent headers")		\
 	X(DROP_NOT_TRANSLATABLE, "drop-not-translatable", "address outside every prefix and EAM, or not global under 64:ff9b::/96")	\
 	X(DROP_BAD_CHECKSUM,	"drop-bad-checksum",	"IPv4 header checksum wrong")			\
@@ -117,13 +135,24 @@ struct nat64_eam {
 	X(DROP_SPOOFED,		"drop-spoofed",		"source inside the translator's own pool")	\
 	X(DROP_NO_ROUTE,	"drop-no-route",	"no route or neighbour toward the translated destination")	\
 	X(DROP_RATELIMITED,	"drop-icmp-ratelimited", "ICMP error not sent: rate limit")		\
-	X(DROP_INTERNAL,	"drop-internal",	"a kernel helper failed while rewriting")
+	X(DROP_INTERNAL,	"drop-internal",	"a kernel helper failed while rewriting")	\
+	X(MCAST_4TO6_PKTS,	"multicast-4to6-packets", "IPv4 multicast from the WAN translated to its mapped IPv6 group")	\
+	X(MCAST_4TO6_BYTES,	"multicast-4to6-bytes",	"bytes of IPv4 multicast translated to a mapped IPv6 group")	\
+	X(MCAST_4TO6_UNMAPPED,	"multicast-4to6-unmapped", "IPv4 multicast from the WAN to a group without a map: not translated, left to the host")
 
 enum nat64_counter {
 #define NAT64_COUNTER_ENUM(id, name, text) NAT64_CNT_##id,
 	NAT64_COUNTERS(NAT64_COUNTER_ENUM)
 #undef NAT64_COUNTER_ENUM
 	_NAT64_CNT_MAX,
+};
+
+/* Slots of the fast path's program array (bpf/lib/fastpath.h), filled by userspace. */
+enum nat64_fastpath_prog {
+	FASTPATH_PROG_6TO4 = 0,		/* xlat_6to4: after the NAT, toward IPv4 */
+	FASTPATH_PROG_AFTER_4TO6 = 1,	/* xlat_fastpath_4to6: from xlat_4to6 */
+	FASTPATH_PROG_4TO6 = 2,		/* xlat_4to6: NAT46 clients on the fast path's hook */
+	_FASTPATH_PROG_MAX,
 };
 
 /* Value of the per-CPU counters map: one lookup per packet. */
@@ -162,6 +191,16 @@ struct nat64_drop_record {
 	__u16 sport, dport;	/* host order, 0 if unknown */
 	__u8 saddr[16];
 	__u8 daddr[16];
+};
+
+/*
+ * Multicast the other way (bpf/lib/mcast.h): key an IPv4 group (network
+ * order), value its IPv6 group, one entry per [Multicast] Map=.
+ */
+#define NAT64_MAX_MCAST_MAPS	4096
+
+struct nat64_mcast_group6 {
+	__u8 addr[16];
 };
 
 /* skb->mark of the clone that becomes the second fragment (RFC 7915 §4 fragmentation). */

@@ -160,6 +160,32 @@ static int property_get_nat46_interface(PROPERTY_ARGS) {
         return sd_bus_message_append(reply, "s", m->config->nat46_interface ?: "");
 }
 
+static int property_get_nat66_interface(PROPERTY_ARGS) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "s", m->config->nat66_interface ?: "");
+}
+
+static int property_get_fast_path(PROPERTY_ARGS) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "b", m->config->fast_path);
+}
+
+/* FastPath=yes and the kernel took the fast path's programs (the hook on NAT66Interface aside). */
+static int property_get_fast_path_active(PROPERTY_ARGS) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "b", m->config->fast_path && m->translator &&
+                                     translator_has_fastpath(m->translator));
+}
+
+static int property_get_multicast_lan_interface(PROPERTY_ARGS) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "s", m->config->multicast_lan_interface ?: "");
+}
+
 static int property_get_nat46_prefix(PROPERTY_ARGS) {
         Manager *m = userdata;
         char buf[PREFIX4_STRLEN];
@@ -568,11 +594,15 @@ static const sd_bus_vtable gateway_vtable[] = {
         SD_BUS_PROPERTY("LowestIPv6MTU", "u", property_get_lowest_ipv6_mtu, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("UDPZeroChecksum", "s", property_get_udp_zero_checksum, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ClientPrefixes", "as", property_get_client_prefixes, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("NAT66Interface", "s", property_get_nat66_interface, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FastPath", "b", property_get_fast_path, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FastPathActive", "b", property_get_fast_path_active, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NAT46Interface", "s", property_get_nat46_interface, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NAT46IPv4Prefix", "s", property_get_nat46_prefix, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("StaticMaps", "a(ss)", property_get_static_maps, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("NAT46Active", "b", property_get_nat46_active, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("MulticastMapCount", "u", property_get_multicast_map_count, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MulticastLANInterface", "s", property_get_multicast_lan_interface, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("HAConntrackdSocket", "s", property_get_ha_conntrackd_socket, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("HARole", "s", property_get_ha_role, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("HAInstances", "a(ss)", property_get_ha_instances, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

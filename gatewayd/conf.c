@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -292,7 +293,7 @@ int multicast_map_validate(const Config *c, const MulticastMap *m, size_t skip_i
 /* ---- The parser ---- */
 
 /* Entries of config_keys[] below. */
-#define CONFIG_N_KEYS 13
+#define CONFIG_N_KEYS 16
 
 typedef struct SourceLocation {
         const char *file;
@@ -696,6 +697,38 @@ static int config_parse_client_prefix(ConfigParser *p, const char *key, const ch
         return CONFIG_APPEND(p, key, c->client_prefixes, c->n_client_prefixes, CONFIG_MAX_CLIENT_PREFIXES, prefix);
 }
 
+static int config_parse_nat66_interface(ConfigParser *p, const char *key, const char *value) {
+        return config_parse_ifname(p, key, value, &p->config->nat66_interface);
+}
+
+/* systemd's spellings of a boolean (parse_boolean()). */
+static int parse_boolean(const char *v) {
+        static const char * const yes[] = { "1", "yes", "y", "true", "t", "on" };
+        static const char * const no[] = { "0", "no", "n", "false", "f", "off" };
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+                if (strcasecmp(v, yes[i]) == 0)
+                        return 1;
+        for (size_t i = 0; i < ELEMENTSOF(no); i++)
+                if (strcasecmp(v, no[i]) == 0)
+                        return 0;
+        return -EINVAL;
+}
+
+static int config_parse_fast_path(ConfigParser *p, const char *key, const char *value) {
+        int b;
+
+        if (!*value) {
+                p->config->fast_path = CONFIG_DEFAULT_FAST_PATH;
+                return 0;
+        }
+        b = parse_boolean(value);
+        if (b < 0)
+                return config_error(p, current_location(p, key), "\"%s\" is neither \"yes\" nor \"no\"", value);
+        p->config->fast_path = b;
+        return 0;
+}
+
 static int config_parse_nat46_interface(ConfigParser *p, const char *key, const char *value) {
         return config_parse_ifname(p, key, value, &p->config->nat46_interface);
 }
@@ -742,6 +775,10 @@ static int config_parse_multicast_map(ConfigParser *p, const char *key, const ch
                 return config_error(p, current_location(p, key), "\"%s\": %s", value, reason);
 
         return CONFIG_APPEND(p, key, c->multicast_maps, c->n_multicast_maps, CONFIG_MAX_MULTICAST_MAPS, map);
+}
+
+static int config_parse_multicast_lan_interface(ConfigParser *p, const char *key, const char *value) {
+        return config_parse_ifname(p, key, value, &p->config->multicast_lan_interface);
 }
 
 /* An absolute path of a UNIX socket (sun_path holds 107 characters and a NUL). */
@@ -791,9 +828,12 @@ static const struct ConfigKey {
         { "Translator", "LowestIPv6MTU",   config_parse_lowest_ipv6_mtu   },
         { "Translator", "UDPZeroChecksum", config_parse_udp_zero_checksum },
         { "NAT66",      "ClientPrefix",    config_parse_client_prefix     },
+        { "NAT66",      "Interface",       config_parse_nat66_interface   },
+        { "NAT66",      "FastPath",        config_parse_fast_path         },
         { "NAT46",      "Interface",       config_parse_nat46_interface   },
         { "NAT46",      "IPv4Prefix",      config_parse_nat46_prefix      },
         { "Multicast",  "Map",             config_parse_multicast_map     },
+        { "Multicast",  "LANInterface",    config_parse_multicast_lan_interface },
         { "HA",         "ConntrackdSocket", config_parse_conntrackd_socket },
 };
 _Static_assert(ELEMENTSOF(config_keys) == CONFIG_N_KEYS, "CONFIG_N_KEYS must count config_keys[]");
@@ -1121,6 +1161,10 @@ static void config_check_complete(ConfigParser *p) {
                        "required together with Interface=");
         config_require(p, c->nat46_interface || !c->has_nat46_prefix, "NAT46", "Interface",
                        "required together with IPv4Prefix=");
+        if (c->multicast_lan_interface && c->wan_interface && streq(c->multicast_lan_interface, c->wan_interface))
+                config_error(p, (SourceLocation) { .file = p->main_path, .section = "Multicast", .key = "LANInterface" },
+                             "\"%s\" is the WANInterface=: its groups would go back where they came from",
+                             c->multicast_lan_interface);
 }
 
 static int config_fill_defaults(Config *c) {
@@ -1151,6 +1195,7 @@ int config_load(const char *path, Config **ret) {
         if (!c)
                 return -ENOMEM;
         c->lowest_ipv6_mtu = IPV6_MIN_MTU;
+        c->fast_path = CONFIG_DEFAULT_FAST_PATH;
         c->udp_zero_checksum = UDP_ZERO_CHECKSUM_COMPUTE;
 
         p.config = c;
@@ -1192,7 +1237,9 @@ Config *config_free(Config *c) {
         free(c->eams);
         free(c->client_prefixes);
         free(c->nat46_interface);
+        free(c->nat66_interface);
         free(c->multicast_maps);
+        free(c->multicast_lan_interface);
         free(c->ha_conntrackd_socket);
         free(c);
         return NULL;
@@ -1254,6 +1301,10 @@ int config_dump(const Config *c, FILE *f) {
                 dump_prefix(f, AF_INET6, &c->client_prefixes[i].addr, c->client_prefixes[i].len);
                 fputc('\n', f);
         }
+        if (c->nat66_interface)
+                fprintf(f, "Interface=%s\n", c->nat66_interface);
+        if (c->fast_path != CONFIG_DEFAULT_FAST_PATH)   /* the default only when asked for: older dumps stay valid */
+                fprintf(f, "FastPath=%s\n", c->fast_path ? "yes" : "no");
 
         if (c->nat46_interface || c->has_nat46_prefix) {
                 fputs("\n[NAT46]\n", f);
@@ -1266,8 +1317,10 @@ int config_dump(const Config *c, FILE *f) {
                 }
         }
 
-        if (c->n_multicast_maps > 0) {
+        if (c->n_multicast_maps > 0 || c->multicast_lan_interface) {
                 fputs("\n[Multicast]\n", f);
+                if (c->multicast_lan_interface)
+                        fprintf(f, "LANInterface=%s\n", c->multicast_lan_interface);
                 for (size_t i = 0; i < c->n_multicast_maps; i++) {
                         fputs("Map=", f);
                         dump_address(f, AF_INET6, &c->multicast_maps[i].group6);

@@ -20,6 +20,8 @@
 #define CONFIG_MAX_PREFIXES		8	/* = NAT64_MAX_PREFIXES */
 #define CONFIG_MAX_IPV4_ADDRESSES	16	/* = NAT64_MAX_POOL4 */
 #define CONFIG_MAX_EAMS			65536
+/* Off: established packets would skip the operator's ip6 forward rules (gateway.conf(5)). */
+#define CONFIG_DEFAULT_FAST_PATH	false
 #define CONFIG_MAX_CLIENT_PREFIXES	1024
 #define CONFIG_MAX_MULTICAST_MAPS	4096
 
@@ -72,6 +74,8 @@ typedef struct Config {
 	/* [NAT66] */
 	Prefix6 *client_prefixes;	/* required, at least one */
 	size_t n_client_prefixes;
+	char *nat66_interface;		/* where the clients are: the fast path's hook */
+	bool fast_path;			/* established flows take the fast path (bpf/lib/fastpath.h) */
 
 	/* [NAT46] (both keys or none) */
 	char *nat46_interface;
@@ -81,6 +85,7 @@ typedef struct Config {
 	/* [Multicast] */
 	MulticastMap *multicast_maps;
 	size_t n_multicast_maps;
+	char *multicast_lan_interface;	/* the maps work the other way too, toward it (gatewayd/mroute.c) */
 
 	/* [HA]: set, the gateway is one of a keepalived/conntrackd group (docs/HA.md) */
 	char *ha_conntrackd_socket;

@@ -127,6 +127,7 @@ int manager_new(sd_event *event, const char *config_path, const char *nft_templa
         m->state = MANAGER_STARTING;
         m->wan.role = "WAN";
         m->nat46.role = "NAT46";
+        m->lan.role = "NAT66";
         /* The translator asks bpf_fib_lookup() whether a NAT46 client's packet
          * is for the gateway itself; the kernel answers only for devices that
          * forward IPv4 (else every packet, even to the host, is translated). */
@@ -160,6 +161,7 @@ Manager *manager_free(Manager *m) {
 
         manager_stop_monitors(m);
         m->bus = sd_bus_flush_close_unref(m->bus);
+        m->mroute = mroute_free(m->mroute);     /* before the translator: it fills its map */
         m->translator = translator_free(m->translator);
         m->netlink = netlink_close(m->netlink);
         m->config = config_free(m->config);
@@ -369,6 +371,8 @@ static int translator_settings_build(const Manager *m, const Config *c,
                 cfg->rfc6791_v4 = c->rfc6791_address.s_addr;
         }
         cfg->lowest_ipv6_mtu = c->lowest_ipv6_mtu;
+        if (c->multicast_lan_interface)
+                cfg->flags |= NAT64_F_MCAST_RX;
 
         cfg->nr_prefixes = c->n_prefixes;
         for (size_t i = 0; i < c->n_prefixes && i < NAT64_MAX_PREFIXES; i++) {
@@ -417,12 +421,33 @@ static int translator_settings_build(const Manager *m, const Config *c,
 
 static int manager_translator_apply(Manager *m, const Config *c) {
         _cleanup_free_ struct nat64_eam *eams = NULL;
+        _cleanup_free_ struct nat64_lpm6_key *clients = NULL;
         TranslatorSettings s;
         int r;
 
         r = translator_settings_build(m, c, &s, &eams);
         if (r < 0)
                 return log_error_errno(r, "Failed to build translator settings: %m");
+
+        /* The fast path (bpf/lib/fastpath.h): its own copy of who the clients are. */
+        if (c->fast_path) {
+                /* Conntrack no longer sees every segment of a fast flow, so its
+                 * window tracking would call the FIN that comes its way invalid:
+                 * liberal, as the kernel's flowtable makes each entry it offloads. */
+                r = sysctl_ensure("netfilter/nf_conntrack_tcp_be_liberal", "1");
+                if (r < 0)
+                        return r;
+                s.cfg.flags |= NAT64_F_FASTPATH;
+                clients = calloc(c->n_client_prefixes ?: 1, sizeof(*clients));
+                if (!clients)
+                        return log_error_errno(-ENOMEM, "Failed to build translator settings: %m");
+                for (size_t i = 0; i < c->n_client_prefixes; i++) {
+                        clients[i].prefixlen = c->client_prefixes[i].len;
+                        memcpy(clients[i].addr, c->client_prefixes[i].addr.s6_addr, 16);
+                }
+                s.fastpath_clients = clients;
+                s.n_fastpath_clients = c->n_client_prefixes;
+        }
 
         r = translator_apply(m->translator, &s);
         if (r < 0)
@@ -467,6 +492,34 @@ static int managed_link_attach(Manager *m, ManagedLink *l, const char *ifname) {
         return 0;
 }
 
+/* The fast path at the LAN's ingress, with FastPath=yes (after 4to6's: it may share the hook). */
+static int manager_fastpath_attach(Manager *m, const Config *c) {
+        int ifindex = c->fast_path && translator_has_fastpath(m->translator) ? m->lan.ifindex : 0;
+        int r;
+
+        if (m->lan.attached_ifindex == ifindex &&
+            (ifindex == 0 || translator_fastpath_attached(m->translator, ifindex)))
+                return 0;
+
+        if (m->lan.attached_ifindex > 0) {
+                r = translator_detach_fastpath(m->translator, m->lan.attached_ifindex);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to detach the fast path from ifindex %d, ignoring: %m",
+                                        m->lan.attached_ifindex);
+                m->lan.attached_ifindex = 0;
+        }
+        if (ifindex == 0)
+                return 0;
+
+        r = translator_attach_ingress_fastpath(m->translator, ifindex);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the fast path to ingress of NAT66 interface \"%s\": %m",
+                                       c->nat66_interface);
+        m->lan.attached_ifindex = ifindex;
+        log_info("Fast path attached to ingress of NAT66 interface \"%s\".", c->nat66_interface);
+        return 0;
+}
+
 static int manager_attach(Manager *m, const Config *c) {
         int r;
 
@@ -480,7 +533,25 @@ static int manager_attach(Manager *m, const Config *c) {
         r = managed_link_attach(m, &m->wan, c->wan_interface);
         if (r < 0)
                 return r;
-        return managed_link_attach(m, &m->nat46, c->nat46_interface);
+        r = managed_link_attach(m, &m->nat46, c->nat46_interface);
+        if (r < 0)
+                return r;
+        return manager_fastpath_attach(m, c);
+}
+
+/* Multicast the other way: MFC6, the translator's group map, IGMP on the WAN (mroute.c). */
+static int manager_mroute_sync(Manager *m, const Config *c) {
+        MrouteSettings s = {
+                .lan_interface = c->multicast_lan_interface,
+                .translator_ifindex = m->translator_ifindex,
+                .wan_ifindex = m->wan.ifindex,
+                .maps = c->multicast_maps,
+                .n_maps = c->n_multicast_maps,
+        };
+
+        if (!m->mroute)
+                return 0;
+        return mroute_sync(m->mroute, &s);
 }
 
 static bool prefix6_in(const Prefix6 *p, const Prefix6 *list, size_t n) {
@@ -627,6 +698,9 @@ static int manager_sync(Manager *m, const Config *c, const char *nft_text) {
         r = managed_link_resolve(m, &m->nat46, c->nat46_interface);
         if (r < 0)
                 goto finish;
+        r = managed_link_resolve(m, &m->lan, c->nat66_interface);
+        if (r < 0)
+                goto finish;
 
         r = manager_translator_link_sync(m);
         if (r < 0)
@@ -638,6 +712,10 @@ static int manager_sync(Manager *m, const Config *c, const char *nft_text) {
                 goto finish;
 
         r = manager_attach(m, c);
+        if (r < 0)
+                goto finish;
+
+        r = manager_mroute_sync(m, c);
         if (r < 0)
                 goto finish;
 
@@ -738,7 +816,9 @@ static void on_link_changed(const char *ifname, int ifindex, bool exists, bool u
 
         /* Everything else about nat64tr0 is our own doing; reacting to it would loop. */
         if (link_event_concerns(&m->wan, m->config->wan_interface, ifname, ifindex) ||
-            link_event_concerns(&m->nat46, m->config->nat46_interface, ifname, ifindex))
+            link_event_concerns(&m->nat46, m->config->nat46_interface, ifname, ifindex) ||
+            link_event_concerns(&m->lan, m->config->nat66_interface, ifname, ifindex) ||
+            (m->config->multicast_lan_interface && streq(ifname, m->config->multicast_lan_interface)))
                 manager_schedule_link_sync(m, LINK_SYNC_DELAY_USEC);
 }
 
@@ -1034,6 +1114,10 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to load the BPF translator: %m");
 
+        r = mroute_new(m->event, translator_mcast_rx_fd(m->translator), &m->mroute);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up multicast routing: %m");
+
         /* Monitors before the first sync, so no event between the two is lost. */
         r = manager_start_monitors(m);
         if (r < 0)
@@ -1080,10 +1164,15 @@ void manager_stop(Manager *m) {
         /* First, or our own clean-up would be "repaired". */
         manager_stop_monitors(m);
 
+        /* IGMP memberships, MFC6 entries, our rule; the routing socket last. */
+        if (m->mroute)
+                mroute_stop(m->mroute);
+
         if (m->translator) {
                 const int ifindexes[] = {
                         m->wan.attached_ifindex,
                         m->nat46.attached_ifindex,
+                        m->lan.attached_ifindex,
                         m->translator_attached_ifindex,
                 };
 
@@ -1096,6 +1185,7 @@ void manager_stop(Manager *m) {
                                                 ifindexes[i]);
                 }
                 m->wan.attached_ifindex = m->nat46.attached_ifindex = m->translator_attached_ifindex = 0;
+                m->lan.attached_ifindex = 0;
         }
 
         if (m->netlink) {
@@ -1178,9 +1268,16 @@ static int manager_apply_static_maps(Manager *m, MulticastMap *maps, size_t n_ma
         r = manager_nft_render(m, &candidate, &text);
         if (r < 0)
                 return r;
-        r = manager_nft_apply(text);
-        if (r < 0)
+        r = manager_mroute_sync(m, &candidate);
+        if (r < 0) {
+                (void) manager_mroute_sync(m, m->config);
                 return r;
+        }
+        r = manager_nft_apply(text);
+        if (r < 0) {
+                (void) manager_mroute_sync(m, m->config);
+                return r;
+        }
 
         free(m->config->multicast_maps);
         m->config->multicast_maps = maps;

@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "ha.h"
+#include "mroute.h"
 #include "netlink.h"
 #include "nft.h"
 #include "translator.h"
@@ -53,6 +54,7 @@ typedef struct Manager {
 
         Netlink *netlink;
         Translator *translator;
+        Mroute *mroute;                 /* [Multicast] the other way: routing table 64, IGMP */
         int translator_ifindex;         /* nat64tr0, 0 while absent */
         int translator_attached_ifindex;
         uint32_t translator_mtu;
@@ -60,6 +62,7 @@ typedef struct Manager {
 
         ManagedLink wan;
         ManagedLink nat46;
+        ManagedLink lan;                /* [NAT66] Interface=: where the fast path sits */
 
         /* Prefixes we routed into the translator link (for removing stale ones). */
         Prefix6 *routes;

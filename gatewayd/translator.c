@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +34,8 @@
 typedef struct HookedLink {
         int ifindex;
         bool ingress, egress;
+        bool ingress_4to6, ingress_fastpath;    /* what the ingress program must do */
+        struct bpf_program *ingress_prog;       /* the one attached there now */
         bool created_qdisc;
         int ingress_link_fd, egress_link_fd;    /* tcx links, -EBADF with clsact */
 } HookedLink;
@@ -45,6 +48,7 @@ typedef enum AttachMode {
 
 struct Translator {
         struct nat64_bpf *skel;
+        bool have_fastpath;             /* the kernel has conntrack's kfuncs */
         AttachMode mode;
         HookedLink links[MAX_HOOKED_LINKS];
 };
@@ -89,6 +93,40 @@ static int silent_libbpf_print(enum libbpf_print_level level, const char *fmt, v
         return 0;
 }
 
+static int translator_open_load(Translator *t, bool fastpath) {
+        int r;
+
+        t->skel = nat64_bpf__open();
+        if (!t->skel)
+                return negative_errno();
+
+        /* The section names "6to4"/"4to6" are the seed's; libbpf cannot guess
+         * a type from them, tc sets it the same way. */
+        bpf_program__set_type(t->skel->progs.xlat_6to4, BPF_PROG_TYPE_SCHED_CLS);
+        bpf_program__set_type(t->skel->progs.xlat_4to6, BPF_PROG_TYPE_SCHED_CLS);
+        bpf_program__set_type(t->skel->progs.xlat_fastpath, BPF_PROG_TYPE_SCHED_CLS);
+        bpf_program__set_type(t->skel->progs.xlat_fastpath_4to6, BPF_PROG_TYPE_SCHED_CLS);
+        if (!fastpath) {
+                bpf_program__set_autoload(t->skel->progs.xlat_fastpath, false);
+                bpf_program__set_autoload(t->skel->progs.xlat_fastpath_4to6, false);
+        }
+
+        libbpf_loading = !fastpath;     /* the try without the fast path is the one whose log matters */
+        r = nat64_bpf__load(t->skel);
+        libbpf_loading = false;
+        if (r < 0) {
+                nat64_bpf__destroy(t->skel);
+                t->skel = NULL;
+                return r;
+        }
+        t->have_fastpath = fastpath;
+        return 0;
+}
+
+static int prog_array_set(struct bpf_map *map, uint32_t index, struct bpf_program *prog) {
+        return bpf_map_update_elem(bpf_map__fd(map), &index, &(int) { bpf_program__fd(prog) }, BPF_ANY);
+}
+
 int translator_new(Translator **ret) {
         _cleanup_(translator_freep) Translator *t = NULL;
         int r;
@@ -99,20 +137,17 @@ int translator_new(Translator **ret) {
         if (!t)
                 return -ENOMEM;
 
-        t->skel = nat64_bpf__open();
-        if (!t->skel)
-                return negative_errno();
+        /* The fast path needs conntrack's kfuncs (kernel 6.0+, nf_conntrack
+         * loaded); without them the rest loads alone. */
+        r = translator_open_load(t, true);
+        if (r < 0) {
+                int k = r;
 
-        /* The section names "6to4"/"4to6" are the seed's; libbpf cannot guess
-         * a type from them, tc sets it the same way. */
-        bpf_program__set_type(t->skel->progs.xlat_6to4, BPF_PROG_TYPE_SCHED_CLS);
-        bpf_program__set_type(t->skel->progs.xlat_4to6, BPF_PROG_TYPE_SCHED_CLS);
-
-        libbpf_loading = true;
-        r = nat64_bpf__load(t->skel);
-        libbpf_loading = false;
-        if (r < 0)
-                return r;
+                r = translator_open_load(t, false);
+                if (r < 0)
+                        return r;
+                log_info_errno(k, "The kernel refused the fast path (conntrack's BPF kfuncs missing?), FastPath= is not available: %m");
+        }
 
         /* 6to4 tail-calls 4to6 for hairpinned packets (RFC 7757 §4). */
         r = bpf_map_update_elem(bpf_map__fd(t->skel->maps.nat64_hairpin), &(uint32_t) { 0 },
@@ -120,8 +155,25 @@ int translator_new(Translator **ret) {
         if (r < 0)
                 return r;
 
+        if (t->have_fastpath) {
+                r = prog_array_set(t->skel->maps.nat64_fastpath_progs, FASTPATH_PROG_6TO4,
+                                   t->skel->progs.xlat_6to4);
+                if (r >= 0)
+                        r = prog_array_set(t->skel->maps.nat64_fastpath_progs, FASTPATH_PROG_AFTER_4TO6,
+                                           t->skel->progs.xlat_fastpath_4to6);
+                if (r >= 0)
+                        r = prog_array_set(t->skel->maps.nat64_fastpath_progs, FASTPATH_PROG_4TO6,
+                                           t->skel->progs.xlat_4to6);
+                if (r < 0)
+                        return r;
+        }
+
         *ret = TAKE_PTR(t);
         return 0;
+}
+
+bool translator_has_fastpath(Translator *t) {
+        return t->have_fastpath;
 }
 
 static HookedLink *hooked_link(Translator *t, int ifindex, bool create) {
@@ -225,10 +277,70 @@ static int eam_replace(Translator *t, const struct nat64_eam *eams, size_t n) {
         return 0;
 }
 
+static bool client_in(const struct nat64_lpm6_key *k, const struct nat64_lpm6_key *clients, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (clients[i].prefixlen == k->prefixlen && memcmp(clients[i].addr, k->addr, 16) == 0)
+                        return true;
+        return false;
+}
+
+/* The fast path's copy of the nft set "clients": the new set first, then the rest pruned. */
+static int fastpath_clients_replace(Translator *t, const struct nat64_lpm6_key *clients, size_t n) {
+        int fd = bpf_map__fd(t->skel->maps.nat64_fastpath_clients);
+        struct nat64_lpm6_key cur, next;
+        void *prev = NULL;
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                r = bpf_map_update_elem(fd, &clients[i], &(uint8_t) { 1 }, BPF_ANY);
+                if (r < 0)
+                        return r;
+        }
+        while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+                if (!client_in(&next, clients, n) && bpf_map_delete_elem(fd, &next) == 0) {
+                        prev = NULL;
+                        continue;
+                }
+                cur = next;
+                prev = &cur;
+        }
+        return 0;
+}
+
+/* The timeout conntrack gives an established entry at each packet, in ms (its sysctl is in s). */
+static uint32_t conntrack_timeout_ms(const char *sysctl, uint32_t fallback_s) {
+        char path[128];
+        unsigned v = fallback_s;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/sys/net/netfilter/%s", sysctl);
+        f = fopen(path, "re");
+        if (f) {
+                if (fscanf(f, "%u", &v) != 1 || v > UINT32_MAX / 1000)
+                        v = fallback_s;
+                fclose(f);
+        }
+        return v * 1000;
+}
+
 int translator_apply(Translator *t, const TranslatorSettings *s) {
         struct nat64_globals *g = &t->skel->bss->nat64;
         uint32_t inactive = (g->cfg_active + 1) & 1;
+        struct nat64_config cfg = s->cfg;
         int r;
+
+        if (!t->have_fastpath)
+                cfg.flags &= ~NAT64_F_FASTPATH;
+        if (cfg.flags & NAT64_F_FASTPATH) {
+                /* Read at every apply: systemctl reload picks up a changed sysctl. */
+                cfg.fastpath_tcp_timeout_ms = conntrack_timeout_ms("nf_conntrack_tcp_timeout_established", 432000);
+                cfg.fastpath_udp_timeout_ms = conntrack_timeout_ms("nf_conntrack_udp_timeout_stream", 120);
+        }
+        if (t->have_fastpath) {
+                r = fastpath_clients_replace(t, s->fastpath_clients, s->n_fastpath_clients);
+                if (r < 0)
+                        return r;
+        }
 
         /* EAM entries are looked up only when nr_eam says so: grow first. */
         if (s->n_eams > g->nr_eam)
@@ -238,7 +350,7 @@ int translator_apply(Translator *t, const TranslatorSettings *s) {
                 return r;
         __atomic_store_n(&g->nr_eam, (uint32_t) s->n_eams, __ATOMIC_RELEASE);
 
-        g->cfg[inactive] = s->cfg;
+        g->cfg[inactive] = cfg;
         __atomic_store_n(&g->cfg_active, inactive, __ATOMIC_RELEASE);
         return 0;
 }
@@ -327,8 +439,67 @@ int translator_attach_egress_6to4(Translator *t, int ifindex) {
         return attach_one(t, ifindex, BPF_TC_EGRESS, t->skel->progs.xlat_6to4);
 }
 
+/*
+ * One program per ingress: the fast path's where it is wanted (it hands
+ * IPv4 of the [NAT46] interface to 4to6), else 4to6.
+ */
+static int attach_ingress(Translator *t, HookedLink *l) {
+        struct bpf_program *prog = l->ingress_fastpath ? t->skel->progs.xlat_fastpath : t->skel->progs.xlat_4to6;
+        int r;
+
+        if (l->ingress && l->ingress_prog == prog)
+                return 0;       /* tcx would refuse the same program twice */
+        r = attach_one(t, l->ifindex, BPF_TC_INGRESS, prog);
+        if (r < 0)
+                return r;
+        l->ingress_prog = prog;
+        return 0;
+}
+
 int translator_attach_ingress_4to6(Translator *t, int ifindex) {
-        return attach_one(t, ifindex, BPF_TC_INGRESS, t->skel->progs.xlat_4to6);
+        HookedLink *l = hooked_link(t, ifindex, true);
+
+        if (!l)
+                return -E2BIG;
+        l->ingress_4to6 = true;
+        return attach_ingress(t, l);
+}
+
+int translator_attach_ingress_fastpath(Translator *t, int ifindex) {
+        HookedLink *l;
+
+        if (!t->have_fastpath)
+                return -EOPNOTSUPP;
+        l = hooked_link(t, ifindex, true);
+        if (!l)
+                return -E2BIG;
+        l->ingress_fastpath = true;
+        return attach_ingress(t, l);
+}
+
+bool translator_fastpath_attached(Translator *t, int ifindex) {
+        HookedLink *l = hooked_link(t, ifindex, false);
+
+        return l && l->ingress && l->ingress_fastpath;
+}
+
+int translator_detach_fastpath(Translator *t, int ifindex) {
+        HookedLink *l = hooked_link(t, ifindex, false);
+        int r;
+
+        if (!l || !l->ingress_fastpath)
+                return 0;
+        l->ingress_fastpath = false;
+        if (l->ingress_4to6)
+                return attach_ingress(t, l);    /* 4to6 takes the hook back */
+
+        r = detach_clsact(ifindex, BPF_TC_INGRESS);
+        if (l->ingress_link_fd >= 0)
+                close(l->ingress_link_fd);
+        l->ingress_link_fd = -EBADF;
+        l->ingress = false;
+        l->ingress_prog = NULL;
+        return r;
 }
 
 int translator_detach(Translator *t, int ifindex) {
@@ -421,4 +592,9 @@ int translator_prog_fd_6to4(Translator *t) {
 
 int translator_prog_fd_4to6(Translator *t) {
         return bpf_program__fd(t->skel->progs.xlat_4to6);
+}
+
+/* The reverse multicast map (bpf/lib/mcast.h), which gatewayd/mroute.c fills. */
+int translator_mcast_rx_fd(Translator *t) {
+        return bpf_map__fd(t->skel->maps.nat64_mcast_rx);
 }
