@@ -98,6 +98,39 @@ static int sysctl_ensure(const char *path, const char *value) {
         return 1;
 }
 
+/*
+ * Liberal TCP window tracking (why: at the callers) for as long as we run,
+ * then the value we found put back at stop: the host is left as it was.
+ */
+#define TCP_LIBERAL_SYSCTL "netfilter/nf_conntrack_tcp_be_liberal"
+
+static int manager_tcp_liberal_ensure(Manager *m) {
+        char current[sizeof(m->tcp_liberal_was)] = "";
+        int r;
+
+        if (m->tcp_liberal_was[0])
+                return 0;
+        (void) read_one_line("/proc/sys/net/" TCP_LIBERAL_SYSCTL, current, sizeof(current));
+        r = sysctl_ensure(TCP_LIBERAL_SYSCTL, "1");
+        if (r > 0)
+                snprintf(m->tcp_liberal_was, sizeof(m->tcp_liberal_was), "%s", current[0] ? current : "0");
+        return r;
+}
+
+static void manager_tcp_liberal_restore(Manager *m) {
+        int r;
+
+        if (!m->tcp_liberal_was[0])
+                return;
+        r = sysctl_write_net(TCP_LIBERAL_SYSCTL, m->tcp_liberal_was);
+        if (r < 0)
+                log_warning_errno(r, "Failed to set /proc/sys/net/" TCP_LIBERAL_SYSCTL " back to %s, ignoring: %m",
+                                  m->tcp_liberal_was);
+        else
+                log_info("Set /proc/sys/net/" TCP_LIBERAL_SYSCTL " back to %s.", m->tcp_liberal_was);
+        m->tcp_liberal_was[0] = 0;
+}
+
 static void warn_port_range_overlap(const Config *c) {
         char line[64];
         unsigned lo, hi;
@@ -434,7 +467,7 @@ static int manager_translator_apply(Manager *m, const Config *c) {
                 /* Conntrack no longer sees every segment of a fast flow, so its
                  * window tracking would call the FIN that comes its way invalid:
                  * liberal, as the kernel's flowtable makes each entry it offloads. */
-                r = sysctl_ensure("netfilter/nf_conntrack_tcp_be_liberal", "1");
+                r = manager_tcp_liberal_ensure(m);
                 if (r < 0)
                         return r;
                 s.cfg.flags |= NAT64_F_FASTPATH;
@@ -1096,10 +1129,10 @@ static int manager_start_monitors(Manager *m) {
  * (TCPWindowTracking Off); this makes our own ones so too. The table's
  * module is loaded by then (our nat chains), so the sysctl exists.
  */
-static int manager_ha_sysctls(const Config *c) {
+static int manager_ha_sysctls(Manager *m, const Config *c) {
         if (!c->ha_conntrackd_socket)
                 return 0;
-        return sysctl_ensure("netfilter/nf_conntrack_tcp_be_liberal", "1");
+        return manager_tcp_liberal_ensure(m);
 }
 
 int manager_start(Manager *m) {
@@ -1145,7 +1178,7 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
 
-        r = manager_ha_sysctls(m->config);
+        r = manager_ha_sysctls(m, m->config);
         if (r < 0)
                 return r;
 
@@ -1187,6 +1220,8 @@ void manager_stop(Manager *m) {
                 m->wan.attached_ifindex = m->nat46.attached_ifindex = m->translator_attached_ifindex = 0;
                 m->lan.attached_ifindex = 0;
         }
+
+        manager_tcp_liberal_restore(m);
 
         if (m->netlink) {
                 r = netlink_routes_flush_ours(m->netlink);
@@ -1243,7 +1278,7 @@ int manager_reload(Manager *m, const char **ret_error) {
         /* Static maps added over D-Bus are runtime-only: the files' maps replace them. */
         config_free(m->config);
         m->config = TAKE_PTR(new);
-        (void) manager_ha_sysctls(m->config);
+        (void) manager_ha_sysctls(m, m->config);
         warn_port_range_overlap(m->config);
         log_info("Configuration reloaded.");
         bus_emit_config_changed(m);

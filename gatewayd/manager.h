@@ -48,6 +48,7 @@ typedef struct Manager {
 
         char *config_path;
         char *nft_template_path;
+        char tcp_liberal_was[8];        /* nf_conntrack_tcp_be_liberal before we set it; "" = untouched */
         Config *config;
 
         ManagerState state;

@@ -273,3 +273,19 @@ def test_reload_turns_it_off_and_on(fast, topo):
     before = fast.statistics()
     udp_round(topo, 5, sport)
     assert fast.statistics()["fastpath-6to4"] - before["fastpath-6to4"] == 5
+
+
+@pytest.mark.parametrize("before", ["0", "1"])
+def test_stop_puts_tcp_window_tracking_back(make_gatewayd, topo, before):
+    """The fast path makes conntrack's TCP window tracking liberal while it
+    runs; a stop leaves the value the operator had, whatever it was."""
+    key = "net.netfilter.nf_conntrack_tcp_be_liberal"
+
+    def liberal():
+        return topo.run("gw", "sysctl", "-n", key).stdout.strip()
+
+    topo.sysctl("gw", key, before)
+    g = make_gatewayd(config_text=FAST_CONF)
+    assert liberal() == "1"
+    g.stop()
+    assert liberal() == before
