@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "translator.h"
 #include "nat64.skel.h"  /* after translator.h: it needs struct nat64_globals */
+#include "nat64-stub.skel.h"
 
 /* Our tc filters: recognisable in `tc filter show` and replaceable by us. */
 #define TC_HANDLE   0x64
@@ -93,10 +94,41 @@ static int silent_libbpf_print(enum libbpf_print_level level, const char *fmt, v
         return 0;
 }
 
+/*
+ * Without the fast path, nat64_bpf__open() on the bytes of the object whose
+ * fast path never calls conntrack's kfuncs (bpf/meson.build: same maps and
+ * programs, so this skeleton binds to it): libbpf then has no kfunc extern
+ * to resolve, which for a kfunc in a module needs CAP_SYS_ADMIN.
+ */
+static struct nat64_bpf *translator_skel_open(bool fastpath) {
+        struct nat64_bpf *skel;
+        int r;
+
+        if (fastpath)
+                return nat64_bpf__open();
+
+        skel = calloc(1, sizeof(*skel));
+        if (!skel) {
+                errno = ENOMEM;
+                return NULL;
+        }
+        r = nat64_bpf__create_skeleton(skel);
+        if (r == 0) {
+                skel->skeleton->data = (void *) nat64_stub__elf_bytes(&skel->skeleton->data_sz);
+                r = bpf_object__open_skeleton(skel->skeleton, NULL);
+        }
+        if (r < 0) {
+                nat64_bpf__destroy(skel);
+                errno = -r;
+                return NULL;
+        }
+        return skel;
+}
+
 static int translator_open_load(Translator *t, bool fastpath) {
         int r;
 
-        t->skel = nat64_bpf__open();
+        t->skel = translator_skel_open(fastpath);
         if (!t->skel)
                 return negative_errno();
 
