@@ -178,7 +178,8 @@ int translator_new(Translator **ret) {
                 r = translator_open_load(t, false);
                 if (r < 0)
                         return r;
-                log_info_errno(k, "The kernel refused the fast path (conntrack's BPF kfuncs missing?), FastPath= is not available: %m");
+                log_info_errno(k, "The fast path could not be loaded (conntrack's BPF kfuncs missing, or in a module "
+                                   "and no CAP_SYS_ADMIN to find them), FastPath= is not available: %m");
         }
 
         /* 6to4 tail-calls 4to6 for hairpinned packets (RFC 7757 §4). */
