@@ -5,8 +5,6 @@ Run as root with the system python:
     /usr/bin/python3 -m pytest tests/ha      (NAT64_BUILD_DIR: the build directory)
 """
 
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -15,25 +13,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-import gatewayd as gw_lib  # noqa: E402
 import halib  # noqa: E402
-from fixtures import bus, make_gatewayd, topo  # noqa: E402,F401  (test_api: one gateway)
+from fixtures import (DAEMON_TOOLS, bus, make_gatewayd, skip_without_daemon_prerequisites,  # noqa: E402,F401
+                      topo)  # (test_api: one gateway)
 
 
 def pytest_collection_modifyitems(config, items):
-    reasons = []
-    if os.geteuid() != 0:
-        reasons.append("needs root (network namespaces, BPF)")
-    if not gw_lib.daemon_binary().exists():
-        reasons.append(f"{gw_lib.daemon_binary()} not built")
-    for tool in ("ip", "dbus-daemon", "busctl", "nft", "conntrack", "conntrackd", "keepalived"):
-        if not shutil.which(tool):
-            reasons.append(f"{tool} missing (tools/install-deps)")
-    if not reasons:
-        return
-    skip = pytest.mark.skip(reason="; ".join(reasons))
-    for item in items:
-        item.add_marker(skip)
+    skip_without_daemon_prerequisites(items, DAEMON_TOOLS + ("conntrack", "conntrackd", "keepalived"))
 
 
 def _pair(tmp_path, active_active):

@@ -23,21 +23,30 @@ ROOT = Path(__file__).resolve().parents[2]
 POLICY = ROOT / "units" / "org.nat64.Gateway1.conf"
 
 
-def pytest_collection_modifyitems(config, items):
+DAEMON_TOOLS = ("ip", "dbus-daemon", "busctl", "nft", "tc")
+
+
+def skip_without_daemon_prerequisites(items, tools=DAEMON_TOOLS):
+    """Skips the items (but those marked no_daemon) when root, the built
+    daemon or one of tools is missing, saying which."""
     reasons = []
     if os.geteuid() != 0:
         reasons.append("needs root (network namespaces, BPF)")
     if not gw_lib.daemon_binary().exists():
         reasons.append(f"{gw_lib.daemon_binary()} not built")
-    for tool in ("ip", "dbus-daemon", "busctl", "nft", "tc"):
+    for tool in tools:
         if not shutil.which(tool):
-            reasons.append(f"{tool} missing")
+            reasons.append(f"{tool} missing (tools/install-deps)")
     if not reasons:
         return
     skip = pytest.mark.skip(reason="; ".join(reasons))
     for item in items:
         if "no_daemon" not in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_without_daemon_prerequisites(items)
 
 
 def pytest_configure(config):
