@@ -80,6 +80,7 @@ struct nat64_config {
 	/* NAT64_F_FASTPATH: the timeouts conntrack itself would set (its sysctls) */
 	__u32 fastpath_tcp_timeout_ms;	/* nf_conntrack_tcp_timeout_established */
 	__u32 fastpath_udp_timeout_ms;	/* nf_conntrack_udp_timeout_stream */
+	__u32 fastpath_udp_young_timeout_ms;	/* nf_conntrack_udp_timeout: replied, not yet a stream */
 };
 
 /* LPM keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires. */
@@ -118,8 +119,9 @@ struct nat64_eam {
 	X(FASTPATH_PUNT_HEADER,	"fastpath-punt-header",	"fast path: not TCP or UDP right after the IPv6 header (extension headers, fragments, ICMP), or UDP checksum 0: the slow path")	\
 	X(FASTPATH_PUNT_TCP_CONTROL, "fastpath-punt-tcp-control", "fast path: TCP SYN, FIN or RST, left to conntrack's state machine on the slow path")	\
 	X(FASTPATH_PUNT_NO_ENTRY, "fastpath-punt-no-entry", "fast path: no conntrack entry (a first packet): the slow path")	\
-	X(FASTPATH_PUNT_NOT_ESTABLISHED, "fastpath-punt-not-established", "fast path: the entry is unreplied, not established (TCP) or not yet a stream (UDP), dying or of fixed timeout: the slow path")	\
+	X(FASTPATH_PUNT_NOT_ESTABLISHED, "fastpath-punt-not-established", "fast path: the entry is unreplied, not established (TCP), dying or of fixed timeout: the slow path")	\
 	X(FASTPATH_PUNT_NOT_NAT66, "fastpath-punt-not-nat66", "fast path: the entry has more than our source NAT (a DNAT, a helper, sequence adjustment), or an EAM hairpin: the slow path")	\
+	X(FASTPATH_PUNT_UDP_STREAM, "fastpath-punt-udp-stream", "fast path: a UDP flow 2 s old that conntrack has not yet called a stream: this one packet takes the slow path, which makes it one")	\
 	X(FASTPATH_PUNT_ROUTE,	"fastpath-punt-route",	"fast path: hop limit 1, no IPv6 route or neighbour, or larger than the egress MTU: the slow path answers")	\
 	X(FASTPATH_PUNT_CSUM_COMPLETE, "fastpath-punt-csum-complete", "fast path: a receive checksum (CHECKSUM_COMPLETE) that only the kernel's forwarding can let go: the slow path")	\
 	X(DROP_MALFORMED,	"drop-malformed",	"truncated or inconsistent headers")		\

@@ -368,6 +368,7 @@ int translator_apply(Translator *t, const TranslatorSettings *s) {
                 /* Read at every apply: systemctl reload picks up a changed sysctl. */
                 cfg.fastpath_tcp_timeout_ms = conntrack_timeout_ms("nf_conntrack_tcp_timeout_established", 432000);
                 cfg.fastpath_udp_timeout_ms = conntrack_timeout_ms("nf_conntrack_udp_timeout_stream", 120);
+                cfg.fastpath_udp_young_timeout_ms = conntrack_timeout_ms("nf_conntrack_udp_timeout", 30);
         }
         if (t->have_fastpath) {
                 r = fastpath_clients_replace(t, s->fastpath_clients, s->n_fastpath_clients);

@@ -23,7 +23,8 @@
  * path ("punts", counted by reason): first packets, TCP SYN/FIN/RST (so
  * its TCP state machine sees every change of state, as the kernel's
  * flowtable does), fragments, ICMP and ICMP errors, extension headers,
- * entries missing, unconfirmed, dying, unreplied or not established,
+ * entries missing, unconfirmed, dying, unreplied or not established
+ * (a UDP flow's one packet that lets conntrack call it a stream),
  * entries with a DNAT (multicast maps), a helper or sequence adjustment,
  * hop limit 1 and packets larger than the egress MTU (so the kernel
  * answers them). Established packets of such flows skip the ip6 forward
@@ -55,6 +56,37 @@ struct {
 	__type(key, struct nat64_lpm6_key);
 	__type(value, __u8);
 } nat64_fastpath_clients SEC(".maps");
+
+/*
+ * conntrack calls a replied UDP flow a stream, and assures it, at its first
+ * packet once the entry is 2 s old (nf_conntrack_udp_packet(): "Still active
+ * after two seconds?", ct->proto.udp.stream_ts). Until then the fast path
+ * takes the flow's packets too, each refreshing the entry as conntrack
+ * would (nf_conntrack_udp_timeout), and notes here when it first saw the
+ * flow; the first packet 2 s after that goes the slow way, where conntrack
+ * finds the entry old enough and assures it. The age cannot come from the
+ * entry itself: stream_ts sits in a union Debian 12's 6.1 verifier will not
+ * let BPF read. A lost note (LRU) only delays that packet by 2 s more.
+ */
+#define UDP_STREAM_AGE_NS	(2000ULL * 1000 * 1000)
+/* stream_ts counts in jiffies: two ticks at HZ=100 more, so they are past it */
+#define UDP_STREAM_AGE_SLACK_NS	(20ULL * 1000 * 1000)
+#define NAT64_MAX_YOUNG_UDP_FLOWS 16384
+
+/* A flow as conntrack's original tuple names it, whichever way its packet goes. */
+struct fastpath_flow_key {
+	__u32 saddr[4];
+	__u32 daddr[4];
+	__be16 sport;
+	__be16 dport;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NAT64_MAX_YOUNG_UDP_FLOWS);
+	__type(key, struct fastpath_flow_key);
+	__type(value, __u64);	/* bpf_ktime_get_ns() of the flow's first fast packet */
+} nat64_fastpath_young_udp SEC(".maps");
 
 #ifndef AF_INET6
 #define AF_INET6	10
@@ -90,6 +122,32 @@ struct fastpath_nat {
 	__u16 pad;
 };
 
+#ifndef NAT64_FASTPATH_STUB
+/* A replied UDP flow conntrack has not yet assured: 0 to go fast, or the punt counter. */
+static __always_inline int fastpath_udp_young(const struct nf_conn *ct)
+{
+	struct fastpath_flow_key key = {};
+	__u64 now = bpf_ktime_get_ns(), *first;
+
+	/* field by field: each read is a CO-RE relocation the verifier checks */
+	for (int i = 0; i < 4; i++) {
+		key.saddr[i] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.all[i];
+		key.daddr[i] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u3.all[i];
+	}
+	key.sport = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u.all;
+	key.dport = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u.all;
+	first = bpf_map_lookup_elem(&nat64_fastpath_young_udp, &key);
+	if (!first) {
+		bpf_map_update_elem(&nat64_fastpath_young_udp, &key, &now, BPF_ANY);
+		return 0;
+	}
+	if (now - *first < UDP_STREAM_AGE_NS + UDP_STREAM_AGE_SLACK_NS)
+		return 0;
+	bpf_map_delete_elem(&nat64_fastpath_young_udp, &key);
+	return NAT64_CNT_FASTPATH_PUNT_UDP_STREAM;
+}
+#endif
+
 /*
  * The entry says how to rewrite the packet, or that the slow path must
  * have it: 0 with *nat filled, or the punt counter.
@@ -121,24 +179,26 @@ __noinline int nat64_fastpath_entry(struct __sk_buff *skb, struct bpf_sock_tuple
 		r = NAT64_CNT_FASTPATH_PUNT_NOT_ESTABLISHED;
 		goto out;
 	}
-	/*
-	 * TCP: the handshake done (ESTABLISHED, ASSURED). UDP: a stream, i.e.
-	 * replied and 2 s old (ASSURED, nf_conntrack_udp_packet()); a younger
-	 * flow's packets stay conntrack's, so that it sees the one that makes
-	 * it a stream (its age, proto.udp.stream_ts, sits in a union Debian
-	 * 12's 6.1 verifier will not let BPF read).
-	 */
-	if (!(status & IPS_ASSURED) ||
-	    (proto == IPPROTO_TCP && ct->proto.tcp.state != TCP_CONNTRACK_ESTABLISHED)) {
-		r = NAT64_CNT_FASTPATH_PUNT_NOT_ESTABLISHED;
-		goto out;
-	}
-	timeout = proto == IPPROTO_TCP ? cfg->fastpath_tcp_timeout_ms : cfg->fastpath_udp_timeout_ms;
 	/* our SNAT alone: no DNAT (multicast maps), no helper, no sequence adjustment */
 	if ((status & (IPS_SRC_NAT | IPS_SRC_NAT_DONE | IPS_DST_NAT | IPS_SEQ_ADJUST | IPS_HELPER)) !=
 	    (IPS_SRC_NAT | IPS_SRC_NAT_DONE)) {
 		r = NAT64_CNT_FASTPATH_PUNT_NOT_NAT66;
 		goto out;
+	}
+	if (proto == IPPROTO_TCP) {
+		/* the handshake done: ESTABLISHED and ASSURED */
+		if (!(status & IPS_ASSURED) || ct->proto.tcp.state != TCP_CONNTRACK_ESTABLISHED) {
+			r = NAT64_CNT_FASTPATH_PUNT_NOT_ESTABLISHED;
+			goto out;
+		}
+		timeout = cfg->fastpath_tcp_timeout_ms;
+	} else if (status & IPS_ASSURED) {
+		timeout = cfg->fastpath_udp_timeout_ms;
+	} else {
+		r = fastpath_udp_young(ct);
+		if (r)
+			goto out;
+		timeout = cfg->fastpath_udp_young_timeout_ms;
 	}
 
 	/*

@@ -27,11 +27,12 @@ FAST_CONF = T.GATEWAY_CONF if "FastPath=yes" in T.GATEWAY_CONF else T.GATEWAY_CO
 assert "FastPath=yes" in FAST_CONF
 
 PUNTS = ("fastpath-punt-header", "fastpath-punt-tcp-control", "fastpath-punt-no-entry",
-         "fastpath-punt-not-established", "fastpath-punt-not-nat66", "fastpath-punt-route",
-         "fastpath-punt-csum-complete")
-# conntrack's own UDP "stream" timeout, set to a value no default has, so the
-# entry's timeout shows whose it is
+         "fastpath-punt-not-established", "fastpath-punt-not-nat66", "fastpath-punt-udp-stream",
+         "fastpath-punt-route", "fastpath-punt-csum-complete")
+# conntrack's own UDP timeouts ("stream" and replied-but-young), set to
+# values no default has, so the entry's timeout shows whose it is
 UDP_STREAM_TIMEOUT = 77
+UDP_YOUNG_TIMEOUT = 53
 # conntrack calls a UDP flow a stream (ASSURED) once it is 2 s old (nf_conntrack_proto_udp.c)
 UDP_STREAM_AGE = 2.5
 
@@ -57,9 +58,19 @@ def diff(after, before, keys):
     return {k: after[k] - before[k] for k in keys}
 
 
+def bridge_frames_untracked(topo):
+    """A host with br_netfilter loaded (Docker loads it) has conntrack see
+    the LAN bridge's frames at the bridge, before the fast path on lan0
+    does: off, so that the fast path's packets are conntrack's only news
+    of the flow, as on a host without it."""
+    if topo.run("gw", "test", "-e", "/proc/sys/net/bridge/bridge-nf-call-ip6tables", check=False).returncode == 0:
+        topo.sysctl("gw", "net.bridge.bridge-nf-call-ip6tables", "0")
+
+
 @pytest.fixture
 def fast(make_gatewayd, topo):
     topo.sysctl("gw", "net.netfilter.nf_conntrack_udp_timeout_stream", str(UDP_STREAM_TIMEOUT))
+    topo.sysctl("gw", "net.netfilter.nf_conntrack_udp_timeout", str(UDP_YOUNG_TIMEOUT))
     return make_gatewayd(config_text=FAST_CONF)
 
 
@@ -74,11 +85,17 @@ def udp_round(topo, count, sport, client="lan6"):
 
 @pytest.mark.parametrize("client", ["lan6", "lan4"])
 def test_udp_flow_takes_fast_path_and_keeps_its_entry_alive(fast, topo, client):
+    bridge_frames_untracked(topo)
     sport = 40100
     match = f"sport={sport} dport=5002"
     udp_round(topo, 3, sport, client)
     time.sleep(UDP_STREAM_AGE)
-    udp_round(topo, 3, sport, client)          # conntrack marks it ASSURED now
+    before = fast.statistics()
+    udp_round(topo, 3, sport, client)
+    after = fast.statistics()
+    # The first packet 2 s on went the slow way, where conntrack made the flow a stream.
+    assert diff(after, before, ["fastpath-punt-udp-stream"]) == {"fastpath-punt-udp-stream": 1}
+    assert "[ASSURED]" in entry(topo, match)[2]
     before = fast.statistics()
     port = udp_round(topo, 20, sport, client)
     after = fast.statistics()
@@ -105,6 +122,27 @@ def test_udp_flow_takes_fast_path_and_keeps_its_entry_alive(fast, topo, client):
     assert after["fastpath-6to4"] - before["fastpath-6to4"] == 2
     _, refreshed, _ = entry(topo, match)
     assert refreshed > aged and refreshed >= UDP_STREAM_TIMEOUT - 2
+
+
+def test_young_udp_flow_goes_fast_from_its_first_reply(fast, topo):
+    """Before conntrack calls it a stream, a replied flow's packets go fast
+    too, each refreshing the entry with conntrack's young-flow timeout."""
+    bridge_frames_untracked(topo)
+    sport = 40103
+    match = f"sport={sport} dport=5002"
+    before = fast.statistics()
+    port = udp_round(topo, 10, sport)
+    after = fast.statistics()
+    # Request and reply one go the slow way (no entry, then unreplied);
+    # everything after the first reply is fast, both ways.
+    fast_packets = diff(after, before, ["fastpath-6to4", "fastpath-4to6"])
+    assert fast_packets == {"fastpath-6to4": 9, "fastpath-4to6": 9}, fast_packets
+    assert after["fastpath-punt-no-entry"] - before["fastpath-punt-no-entry"] == 1
+    assert after["fastpath-punt-not-established"] - before["fastpath-punt-not-established"] == 1
+    assert after["packets-6to4"] - before["packets-6to4"] == 10
+    state, timeout, line = entry(topo, match)
+    assert "[ASSURED]" not in line and f"dport={port}" in line, line
+    assert UDP_YOUNG_TIMEOUT - 5 <= timeout <= UDP_YOUNG_TIMEOUT, line
 
 
 @pytest.mark.skipif("FastPath=yes" in T.GATEWAY_CONF, reason="NAT64_TEST_FASTPATH=1: the suite's default is on")
