@@ -38,9 +38,9 @@ def test_floor_variants_keep_the_verdicts():
     assert r.returncode == 0, r.stdout + r.stderr
     assert "not measured" not in r.stdout, r.stdout
     floor = r.stdout[r.stdout.index("helper floor"):]
-    header = re.search(r"^frame\s+mode\s+cost\s+(.*?)\s+floor\s+own\s+ctl$", floor, re.M).group(1).split()
+    header = re.search(r"^frame\s+mode\s+cost\s+(.*?)\s+floor\s+all\s+own\s+ctl$", floor, re.M).group(1).split()
     assert header == ["fib", "proto", "l4csum", "redir", "load", "count"]
-    rows = {m[:3]: m[4].split() for m in re.findall(ROW + r"\s+(-?\d+)((?:\s+(?:-?\d+|-)){9})$", floor, re.M)}
+    rows = {m[:3]: m[4].split() for m in re.findall(ROW + r"\s+(-?\d+)((?:\s+(?:-?\d+|-)){10})$", floor, re.M)}
     assert len(rows) == 8, floor
     for (direction, what, mode), cells in rows.items():
         shares = dict(zip(header, cells[:6]))
