@@ -14,11 +14,15 @@ Run:  /usr/bin/python3 -m pytest tests/unit/test_bpf_build.py
 """
 import os
 import re
-import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+from bpf_build import bpf_compile_command  # noqa: E402
 
 SOURCE_DIR = Path(os.environ.get("NAT64_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 BUILD_DIR = Path(os.environ.get("NAT64_BUILD_DIR", "/work/main/build"))
@@ -34,15 +38,6 @@ LIBC_INCLUDES = [
 ]
 
 
-def bpf_command(target):
-    """The compiler invocation ninja runs for `target`, as an argv list."""
-    out = subprocess.run(["ninja", "-C", str(BUILD_DIR), "-t", "commands", target],
-                         check=True, capture_output=True, text=True).stdout
-    argv = shlex.split(out.strip().splitlines()[-1])
-    assert "-target" in argv and argv[argv.index("-target") + 1] == "bpf", argv
-    return argv
-
-
 def compile_with(argv, source, output):
     argv = list(argv)
     argv[argv.index("-c") + 1] = str(source)
@@ -54,7 +49,7 @@ def compile_with(argv, source, output):
 def translator_cmd():
     if not (BUILD_DIR / "build.ninja").exists():
         pytest.skip(f"no meson build in {BUILD_DIR} (tools/build)")
-    return bpf_command("bpf/nat64.bpf.unstripped.o")
+    return bpf_compile_command(BUILD_DIR, "bpf/nat64.bpf.unstripped.o")
 
 
 def test_no_system_include_directory(translator_cmd):
