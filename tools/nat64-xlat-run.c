@@ -5,18 +5,26 @@
  * fuzzer. The translator is configured from the command line; frames come
  * on stdin, one per line:
  *
- *     6to4|4to6 MARK HEX-ETHERNET-FRAME
+ *     6to4|4to6|fastpath MARK HEX-ETHERNET-FRAME
  *
  * and each answer is one line: "RETVAL HEX-OUTPUT-FRAME" (TC_ACT_SHOT
  * prints "2 -"). With --counters, the counters are printed at the end as
  * "name value" lines after a line "counters".
+ *
+ * "fastpath" runs the fast path's LAN program (xlat_fastpath, bpf/lib/
+ * fastpath.h), which needs --fastpath-client and looks up conntrack of the
+ * namespace the tool runs in (tests/fuzz/fuzz_fastpath.py runs it in the
+ * gateway's). --counter-changes appends to each answer the counters that
+ * run moved, "name+N,name+N" or "-".
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -28,6 +36,8 @@
 #define MAX_FRAME 65536
 #define MAX_EAMS 64
 #define MAX_MCAST_RX 16
+#define MAX_FASTPATH_CLIENTS 16
+#define MAX_PROG_MAPS 64
 
 static int parse_mtu(const char *s, uint32_t *ret) {
         char *end;
@@ -68,6 +78,69 @@ static int hex_to_bytes(const char *hex, uint8_t *out, size_t max, size_t *ret_l
         return 0;
 }
 
+/* The map ids a program uses (up to MAX_PROG_MAPS), and its name. */
+static int prog_maps(int fd, uint32_t ids[static MAX_PROG_MAPS], uint32_t *ret_n,
+                     char ret_name[static BPF_OBJ_NAME_LEN]) {
+        struct bpf_prog_info info = { .nr_map_ids = MAX_PROG_MAPS, .map_ids = (uint64_t) (uintptr_t) ids };
+        uint32_t len = sizeof(info);
+        int r;
+
+        r = bpf_obj_get_info_by_fd(fd, &info, &len);
+        if (r < 0)
+                return r;
+        *ret_n = info.nr_map_ids < MAX_PROG_MAPS ? info.nr_map_ids : MAX_PROG_MAPS;
+        memcpy(ret_name, info.name, BPF_OBJ_NAME_LEN);
+        return 0;
+}
+
+/*
+ * translator.h names no fd for xlat_fastpath (the daemon only attaches
+ * it): the loaded program of that name that shares a map with our 6to4.
+ */
+static int fastpath_prog_fd(int sibling_fd) {
+        uint32_t mine[MAX_PROG_MAPS], theirs[MAX_PROG_MAPS], n_mine, n_theirs, id = 0;
+        char name[BPF_OBJ_NAME_LEN];
+        int r;
+
+        r = prog_maps(sibling_fd, mine, &n_mine, name);
+        if (r < 0)
+                return r;
+        while (bpf_prog_get_next_id(id, &id) == 0) {
+                int fd = bpf_prog_get_fd_by_id(id);
+
+                if (fd < 0)
+                        continue;
+                if (prog_maps(fd, theirs, &n_theirs, name) == 0 && strcmp(name, "xlat_fastpath") == 0)
+                        for (uint32_t i = 0; i < n_theirs; i++)
+                                for (uint32_t j = 0; j < n_mine; j++)
+                                        if (theirs[i] == mine[j])
+                                                return fd;
+                close(fd);
+        }
+        return -ENOENT;
+}
+
+/* "name+N,..." of the counters that moved since *last (updated), or "-". */
+static int print_counter_changes(Translator *t, uint64_t last[static _NAT64_CNT_MAX]) {
+        uint64_t now[_NAT64_CNT_MAX];
+        bool any = false;
+        int r;
+
+        r = translator_read_counters(t, now);
+        if (r < 0)
+                return r;
+        for (int i = 0; i < _NAT64_CNT_MAX; i++)
+                if (now[i] != last[i]) {
+                        printf("%s%s+%llu", any ? "," : " ", nat64_counter_to_string(i),
+                               (unsigned long long) (now[i] - last[i]));
+                        any = true;
+                }
+        if (!any)
+                printf(" -");
+        memcpy(last, now, sizeof(now));
+        return 0;
+}
+
 static void bpf_object_closep(struct bpf_object **o) {
         bpf_object__close(*o);  /* NULL-safe */
 }
@@ -88,14 +161,17 @@ static void help(void) {
                "  --udp-zero-drop      drop IPv4 UDP with checksum 0\n"
                "  --counters           print counters at the end\n"
                "  --mcast-rx G4,G6     reverse multicast map IPv4 group -> IPv6 group (repeatable)\n"
-               "  --wan-ifindex N      the WAN's ifindex (reverse multicast arrives there)\n");
+               "  --wan-ifindex N      the WAN's ifindex (reverse multicast arrives there)\n"
+               "  --fastpath-client P/LEN  FastPath=yes with this client prefix (repeatable)\n"
+               "  --counter-changes    each answer ends with the counters its run moved\n");
 }
 
 int main(int argc, char *argv[]) {
         enum {
                 ARG_PREFIX = 0x100, ARG_NO_PREFIX, ARG_EAM, ARG_POOL4, ARG_PORT_RANGE, ARG_SELF4, ARG_SELF6,
                 ARG_6791_4, ARG_6791_6, ARG_LOWEST, ARG_MTU6, ARG_MTU4, ARG_ROUTER, ARG_UDP0, ARG_COUNTERS,
-                ARG_REDIRECT, ARG_BASELINE, ARG_MCAST_RX, ARG_WAN_IFINDEX,
+                ARG_REDIRECT, ARG_BASELINE, ARG_MCAST_RX, ARG_WAN_IFINDEX, ARG_FASTPATH_CLIENT,
+                ARG_COUNTER_CHANGES,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h' },
@@ -118,20 +194,24 @@ int main(int argc, char *argv[]) {
                 { "baseline",        required_argument, NULL, ARG_BASELINE },
                 { "mcast-rx",        required_argument, NULL, ARG_MCAST_RX },
                 { "wan-ifindex",     required_argument, NULL, ARG_WAN_IFINDEX },
+                { "fastpath-client", required_argument, NULL, ARG_FASTPATH_CLIENT },
+                { "counter-changes", no_argument,       NULL, ARG_COUNTER_CHANGES },
                 {}
         };
         _cleanup_(translator_freep) Translator *t = NULL;
         static struct nat64_eam eams[MAX_EAMS];
-        TranslatorSettings s = { .eams = eams };
+        static struct nat64_lpm6_key clients[MAX_FASTPATH_CLIENTS];
+        TranslatorSettings s = { .eams = eams, .fastpath_clients = clients };
         struct nat64_config *cfg = &s.cfg;
         static uint8_t in[MAX_FRAME], out[MAX_FRAME];
         static char line[2 * MAX_FRAME + 64];
         _cleanup_(bpf_object_closep) struct bpf_object *baseline = NULL;
         const char *baseline_path = NULL;
-        bool print_counters = false;
+        bool print_counters = false, counter_changes = false;
+        uint64_t last_counters[_NAT64_CNT_MAX] = {};
         struct { struct in_addr g4; struct in6_addr g6; } mcast_rx[MAX_MCAST_RX];
         size_t n_mcast_rx = 0;
-        int c, r, baseline_fd = -1;
+        int c, r, baseline_fd = -1, fastpath_fd = -1;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 struct in6_addr a6;
@@ -237,6 +317,16 @@ int main(int argc, char *argv[]) {
                         if (parse_mtu(optarg, &cfg->wan_ifindex) < 0)
                                 goto bad;
                         break;
+                case ARG_FASTPATH_CLIENT:
+                        if (s.n_fastpath_clients >= MAX_FASTPATH_CLIENTS || parse_prefix6(optarg, &p6) < 0)
+                                goto bad;
+                        clients[s.n_fastpath_clients].prefixlen = p6.len;
+                        memcpy(clients[s.n_fastpath_clients++].addr, &p6.addr, 16);
+                        cfg->flags |= NAT64_F_FASTPATH;
+                        break;
+                case ARG_COUNTER_CHANGES:
+                        counter_changes = true;
+                        break;
                 default:
                         return 2;
                 }
@@ -255,6 +345,23 @@ int main(int argc, char *argv[]) {
         if (r < 0) {
                 log_error_errno(r, "Failed to configure the translator: %m");
                 return 1;
+        }
+
+        if (s.n_fastpath_clients > 0) {
+                if (!translator_has_fastpath(t)) {
+                        log_error("The fast path is not available here (conntrack's kfuncs).");
+                        return 77;      /* meson's "skipped" */
+                }
+                fastpath_fd = fastpath_prog_fd(translator_prog_fd_6to4(t));
+                if (fastpath_fd < 0) {
+                        log_error_errno(fastpath_fd, "Failed to find the fast path's program: %m");
+                        return 1;
+                }
+        }
+        if (counter_changes) {
+                r = translator_read_counters(t, last_counters);
+                if (r < 0)
+                        return 1;
         }
 
         for (size_t i = 0; i < n_mcast_rx; i++) {
@@ -277,7 +384,7 @@ int main(int argc, char *argv[]) {
         }
 
         while (fgets(line, sizeof(line), stdin)) {
-                char dir[8], hex[2 * MAX_FRAME + 1];
+                char dir[16], hex[2 * MAX_FRAME + 1];
                 unsigned mark;
                 size_t len;
                 struct __sk_buff ctx = {};
@@ -286,7 +393,7 @@ int main(int argc, char *argv[]) {
                                     .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
                                     .repeat = 1);
 
-                if (sscanf(line, "%7s %x %131072s", dir, &mark, hex) != 3 ||
+                if (sscanf(line, "%15s %x %131072s", dir, &mark, hex) != 3 ||
                     hex_to_bytes(hex, in, sizeof(in), &len) < 0) {
                         printf("error -\n");
                         fflush(stdout);
@@ -294,7 +401,13 @@ int main(int argc, char *argv[]) {
                 }
                 opts.data_size_in = len;
                 ctx.mark = mark;
+                if (strcmp(dir, "fastpath") == 0 && fastpath_fd < 0) {
+                        printf("error -\n");   /* without --fastpath-client */
+                        fflush(stdout);
+                        continue;
+                }
                 r = bpf_prog_test_run_opts(baseline_fd >= 0 ? baseline_fd :
+                                           strcmp(dir, "fastpath") == 0 ? fastpath_fd :
                                            strcmp(dir, "6to4") == 0 ? translator_prog_fd_6to4(t)
                                                                     : translator_prog_fd_4to6(t), &opts);
                 if (r < 0) {
@@ -302,12 +415,15 @@ int main(int argc, char *argv[]) {
                 } else if (getenv("NAT64_XLAT_RUN_TIMING")) {
                         /* ns of one run (repeat > 1 would re-run an already translated packet) */
                         printf("%u %u\n", opts.retval, opts.duration);
-                } else if (opts.retval == 2 /* TC_ACT_SHOT */) {
-                        printf("%u -\n", opts.retval);
                 } else {
                         printf("%u ", opts.retval);
-                        for (size_t i = 0; i < opts.data_size_out; i++)
-                                printf("%02x", out[i]);
+                        if (opts.retval == 2 /* TC_ACT_SHOT */)
+                                printf("-");
+                        else
+                                for (size_t i = 0; i < opts.data_size_out; i++)
+                                        printf("%02x", out[i]);
+                        if (counter_changes && print_counter_changes(t, last_counters) < 0)
+                                return 1;
                         printf("\n");
                 }
                 fflush(stdout);

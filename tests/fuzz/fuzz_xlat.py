@@ -405,12 +405,13 @@ def jool_seeds():
     return out
 
 
-def corpus_seeds():
+def corpus_seeds(names=CONFIG_BY_NAME):
+    """{config name: [(direction, frame)]} from corpus/*.hex, for the names given."""
     out = collections.defaultdict(list)
     for f in sorted(CORPUS_DIR.glob("*.hex")):
         for line in f.read_text().splitlines():
             parts = line.split()
-            if len(parts) == 3 and not line.startswith("#") and parts[0] in CONFIG_BY_NAME:
+            if len(parts) == 3 and not line.startswith("#") and parts[0] in names:
                 out[parts[0]].append((parts[1], bytes.fromhex(parts[2])))
     return out
 
@@ -838,13 +839,71 @@ def run_batch(cfg, items):
     return res
 
 
-def save_failure(cfg, direction, mark, frame, reason, out):
+def packet_count(default):
+    """How many frames a test fuzzes: NAT64_FUZZ_PACKETS, else 10 million with NAT64_LONG_TESTS=1, else default."""
+    return int(os.environ.get("NAT64_FUZZ_PACKETS", "10000000" if os.environ.get("NAT64_LONG_TESTS") else default))
+
+
+def save_failure(cfg, direction, mark, frame, reason, out, note=""):
     CRASH_DIR.mkdir(exist_ok=True)
     h = hashlib.sha256(f"{cfg.name} {direction} {frame.hex()}".encode()).hexdigest()[:16]
     path = CRASH_DIR / f"{cfg.name}-{direction}-{h}.txt"
-    path.write_text(f"# {reason}\n# flags: {' '.join(cfg.flags)}\n# output: {out.hex() if out else '-'}\n"
+    path.write_text(f"# {reason}\n# flags: {' '.join(cfg.flags)}\n{note}# output: {out.hex() if out else '-'}\n"
                     f"{direction} {mark:x} {frame.hex()}\n")
     return path
+
+
+class Failures:
+    """Failed properties of a run: (config name, direction, mark, frame, why),
+    counted by reason (its words before " ("), the first 5 of each saved
+    (but of the reasons starting with one of known: open bugs, reproduced)."""
+
+    def __init__(self, save=True, note="", known=()):
+        self.save = save
+        self.note = note        # extra "# ..." lines for the saved files
+        self.known = tuple(known)
+        self.list = []
+        self.reasons = collections.Counter()
+        self.lock = threading.Lock()
+
+    def add(self, cfg, direction, mark, frame, why, out=None):
+        key = why.split(" (")[0]
+        with self.lock:
+            self.reasons[key] += 1
+            if self.save and frame and self.reasons[key] <= 5 and not key.startswith(self.known or "\0"):
+                save_failure(cfg, direction, mark, frame, why, out, self.note)
+            self.list.append((cfg.name, direction, mark, frame, why))
+
+    def tool_failure(self, cfg, e):
+        with self.lock:
+            self.list.append((cfg.name, "-", 0, b"", f"tool failure: {e}"))
+
+
+def plan_batches(rng, packets, batch, configs):
+    """packets split into batches of at most batch, configs in turn: [(cfg, seed, n)]."""
+    plan = []
+    left = packets
+    i = 0
+    while left > 0:
+        n = min(batch, left)
+        plan.append((configs[i % len(configs)], rng.randrange(1 << 30), n))
+        left -= n
+        i += 1
+    return plan
+
+
+def run_jobs(plan, work, jobs=None):
+    """work(*item) for every item of plan, jobs threads at a time (each drives its own tool)."""
+    jobs = jobs or max(1, min(4, len(os.sched_getaffinity(0))))
+    threads = []
+    pending = list(plan)
+    while pending or threads:
+        while pending and len(threads) < jobs:
+            th = threading.Thread(target=work, args=pending.pop(0))
+            th.start()
+            threads.append(th)
+        threads[0].join()
+        threads = [t for t in threads if t.is_alive()]
 
 
 def fuzz(packets=200000, seed=1, batch=20000, jobs=None, save=True, log=print):
@@ -857,18 +916,9 @@ def fuzz(packets=200000, seed=1, batch=20000, jobs=None, save=True, log=print):
         if cfg.name == "jool":
             s += jool
         seeds[cfg.name] = s
-    jobs = jobs or max(1, min(4, len(os.sched_getaffinity(0))))
-    plan = []
-    left = packets
-    i = 0
-    while left > 0:
-        n = min(batch, left)
-        plan.append((CONFIGS[i % len(CONFIGS)], rng.randrange(1 << 30), n))
-        left -= n
-        i += 1
+    plan = plan_batches(rng, packets, batch, CONFIGS)
     stats = collections.Counter()
-    reasons = collections.Counter()
-    failures = []
+    failures = Failures(save)
     lock = threading.Lock()
     t0 = time.time()
 
@@ -883,8 +933,7 @@ def fuzz(packets=200000, seed=1, batch=20000, jobs=None, save=True, log=print):
         try:
             res = run_batch(cfg, items)
         except xlat.XlatError as e:
-            with lock:
-                failures.append((cfg.name, "-", 0, b"", f"tool failure: {e}"))
+            failures.tool_failure(cfg, e)
             return
         local = collections.Counter()
         for (d, mark, f), (rv, out) in zip(items, res):
@@ -894,11 +943,7 @@ def fuzz(packets=200000, seed=1, batch=20000, jobs=None, save=True, log=print):
             except Exception as e:  # noqa: BLE001 - a checker bug is a failure too
                 why = f"checker exception {e!r}"
             if why:
-                with lock:
-                    reasons[why.split(" (")[0]] += 1
-                    if save and reasons[why.split(" (")[0]] <= 5:
-                        save_failure(cfg, d, mark, f, why, out)
-                    failures.append((cfg.name, d, mark, f, why))
+                failures.add(cfg, d, mark, f, why, out)
         # DF=0 packets split in two: fetch the tails, check the reassembled L4
         heads = []
         for (d, mark, f), (rv, out) in zip(items, res):
@@ -912,35 +957,22 @@ def fuzz(packets=200000, seed=1, batch=20000, jobs=None, save=True, log=print):
                 tails = run_batch(cfg, [("4to6", xlat.MARK_TAIL_FRAGMENT, f) for f, _, _, _ in heads])
             except xlat.XlatError as e:
                 tails = [(None, None)] * len(heads)
-                with lock:
-                    failures.append((cfg.name, "-", 0, b"", f"tool failure: {e}"))
+                failures.tool_failure(cfg, e)
             for (f, out, pi, po), (rv, tail) in zip(heads, tails):
                 local["split"] += 1
                 why = check_split(pi, po, rv, tail)
                 if why:
-                    with lock:
-                        reasons[why.split(" (")[0]] += 1
-                        if save and reasons[why.split(" (")[0]] <= 5:
-                            save_failure(cfg, "4to6", 0, f, why, out)
-                        failures.append((cfg.name, "4to6", 0, f, why))
+                    failures.add(cfg, "4to6", 0, f, why, out)
         with lock:
             stats.update(local)
 
-    threads = []
-    pending = list(plan)
-    while pending or threads:
-        while pending and len(threads) < jobs:
-            th = threading.Thread(target=work, args=pending.pop(0))
-            th.start()
-            threads.append(th)
-        threads[0].join()
-        threads = [t for t in threads if t.is_alive()]
+    run_jobs(plan, work, jobs)
     log(f"{packets} packets, {len(plan)} batches, {time.time() - t0:.1f}s")
     for k in sorted(stats):
         log(f"  {k}: {stats[k]}")
-    for k, v in reasons.most_common():
+    for k, v in failures.reasons.most_common():
         log(f"  FAIL {v}x {k}")
-    return failures, stats
+    return failures.list, stats
 
 
 def write_corpus(n_per_config=12, seed=6052):
