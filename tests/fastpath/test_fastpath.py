@@ -58,15 +58,6 @@ def diff(after, before, keys):
     return {k: after[k] - before[k] for k in keys}
 
 
-def bridge_frames_untracked(topo):
-    """A host with br_netfilter loaded (Docker loads it) has conntrack see
-    the LAN bridge's frames at the bridge, before the fast path on lan0
-    does: off, so that the fast path's packets are conntrack's only news
-    of the flow, as on a host without it."""
-    if topo.run("gw", "test", "-e", "/proc/sys/net/bridge/bridge-nf-call-ip6tables", check=False).returncode == 0:
-        topo.sysctl("gw", "net.bridge.bridge-nf-call-ip6tables", "0")
-
-
 @pytest.fixture
 def fast(make_gatewayd, topo):
     topo.sysctl("gw", "net.netfilter.nf_conntrack_udp_timeout_stream", str(UDP_STREAM_TIMEOUT))
@@ -85,7 +76,6 @@ def udp_round(topo, count, sport, client="lan6"):
 
 @pytest.mark.parametrize("client", ["lan6", "lan4"])
 def test_udp_flow_takes_fast_path_and_keeps_its_entry_alive(fast, topo, client):
-    bridge_frames_untracked(topo)
     sport = 40100
     match = f"sport={sport} dport=5002"
     udp_round(topo, 3, sport, client)
@@ -127,7 +117,6 @@ def test_udp_flow_takes_fast_path_and_keeps_its_entry_alive(fast, topo, client):
 def test_young_udp_flow_goes_fast_from_its_first_reply(fast, topo):
     """Before conntrack calls it a stream, a replied flow's packets go fast
     too, each refreshing the entry with conntrack's young-flow timeout."""
-    bridge_frames_untracked(topo)
     sport = 40103
     match = f"sport={sport} dport=5002"
     before = fast.statistics()

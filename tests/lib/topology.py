@@ -110,6 +110,13 @@ class Topology:
             self.sysctl(role, "net.ipv6.conf.default.disable_ipv6", 1)
             self.sysctl(role, "net.ipv6.conf.lo.disable_ipv6", 1)
 
+        # A host with br_netfilter loaded (Docker loads it) would hand the
+        # LAN bridge's frames to netfilter at the bridge: conntrack would see
+        # them before the gateway does, and a DNAT there marks a frame for
+        # the host. A router without it, as a fresh Debian, does neither.
+        if (Path("/proc/sys/net/bridge") / "bridge-nf-call-ip6tables").exists():
+            for family in ("ip6tables", "iptables", "arptables"):
+                self.sysctl("gw", f"net.bridge.bridge-nf-call-{family}", 0)
         self.ip("gw", "link", "add", "lan0", "type", "bridge")
         for client in ("lan6", "lan4"):
             port = f"p{client}"
