@@ -162,6 +162,7 @@ static void help(void) {
                "  --counters           print counters at the end\n"
                "  --mcast-rx G4,G6     reverse multicast map IPv4 group -> IPv6 group (repeatable)\n"
                "  --wan-ifindex N      the WAN's ifindex (reverse multicast arrives there)\n"
+               "  --translator-ifindex N  the translator link's ifindex (the fast path checks its MTU)\n"
                "  --fastpath-client P/LEN  FastPath=yes with this client prefix (repeatable)\n"
                "  --counter-changes    each answer ends with the counters its run moved\n");
 }
@@ -171,7 +172,7 @@ int main(int argc, char *argv[]) {
                 ARG_PREFIX = 0x100, ARG_NO_PREFIX, ARG_EAM, ARG_POOL4, ARG_PORT_RANGE, ARG_SELF4, ARG_SELF6,
                 ARG_6791_4, ARG_6791_6, ARG_LOWEST, ARG_MTU6, ARG_MTU4, ARG_ROUTER, ARG_UDP0, ARG_COUNTERS,
                 ARG_REDIRECT, ARG_BASELINE, ARG_MCAST_RX, ARG_WAN_IFINDEX, ARG_FASTPATH_CLIENT,
-                ARG_COUNTER_CHANGES,
+                ARG_COUNTER_CHANGES, ARG_TRANSLATOR_IFINDEX,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h' },
@@ -196,6 +197,7 @@ int main(int argc, char *argv[]) {
                 { "wan-ifindex",     required_argument, NULL, ARG_WAN_IFINDEX },
                 { "fastpath-client", required_argument, NULL, ARG_FASTPATH_CLIENT },
                 { "counter-changes", no_argument,       NULL, ARG_COUNTER_CHANGES },
+                { "translator-ifindex", required_argument, NULL, ARG_TRANSLATOR_IFINDEX },
                 {}
         };
         _cleanup_(translator_freep) Translator *t = NULL;
@@ -315,6 +317,10 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_WAN_IFINDEX:
                         if (parse_mtu(optarg, &cfg->wan_ifindex) < 0)
+                                goto bad;
+                        break;
+                case ARG_TRANSLATOR_IFINDEX:
+                        if (parse_mtu(optarg, &cfg->v6_ifindex) < 0)
                                 goto bad;
                         break;
                 case ARG_FASTPATH_CLIENT:

@@ -26,8 +26,9 @@
  * entries missing, unconfirmed, dying, unreplied or not established
  * (a UDP flow's one packet that lets conntrack call it a stream),
  * entries with a DNAT (multicast maps), a helper or sequence adjustment,
- * hop limit 1 and packets larger than the egress MTU (so the kernel
- * answers them). Established packets of such flows skip the ip6 forward
+ * hop limit 1 and packets larger than the egress MTU (the translator
+ * link's toward IPv4, as the slow path's forwarding checks it; so the
+ * kernel answers them). Established packets of such flows skip the ip6 forward
  * chain, exactly like a flowtable; gateway.conf(5) says so.
  */
 #pragma once
@@ -343,6 +344,19 @@ static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct na
 	__builtin_memcpy(tuple.ipv6.daddr, &ip6->daddr, 16);
 	tuple.ipv6.sport = ports[0];
 	tuple.ipv6.dport = ports[1];
+
+	if (want_dir == IP_CT_DIR_ORIGINAL) {
+		__u32 mtu_len = 0;
+
+		/*
+		 * The slow path routes it into the translator link, whose MTU
+		 * (the WAN's + 20) the kernel's IPv6 forwarding checks: a larger
+		 * packet gets its Packet Too Big from there, addressed to the
+		 * client. 6to4 here would answer the NATed packet instead.
+		 */
+		if (bpf_check_mtu(skb, cfg->v6_ifindex, &mtu_len, 0, 0) != BPF_MTU_CHK_RET_SUCCESS)
+			return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_ROUTE);
+	}
 
 	r = nat64_fastpath_entry(skb, &tuple, proto, want_dir, &nat);
 	if (r)

@@ -4,8 +4,8 @@ real conntrack flows through xlat_fastpath, each answer against xlat_6to4's
 for the NAT66 rewrite of the frame, every punt by its reason.
 
 The topology, the daemon and the flows are made once per module; each
-property family is its own test so that a known bug (its own test, xfail
-naming it) does not hide the rest. NAT64_FUZZ_PACKETS overrides the count
+property family is its own test, so that one kind of failure (too-big has
+a test of its own) does not hide the rest. NAT64_FUZZ_PACKETS overrides the count
 (NAT64_LONG_TESTS=1: 10 million), NAT64_FUZZ_SEED the seed.
 """
 import os
@@ -24,7 +24,7 @@ import xlat  # noqa: E402
 
 PACKETS = fuzz_fastpath.fx.packet_count(100000)
 
-# Open bugs: the leading words of their failures
+# Failure kinds with a test of their own: the leading words of their failures
 KNOWN = {
     "too-big": fuzz_fastpath.TOO_BIG,
 }
@@ -80,9 +80,8 @@ def test_fastpath_fuzz_properties(fuzz_result):
     assert not other, fuzz_fastpath.describe(other)
 
 
-@pytest.mark.xfail(strict=True, reason="open: the fast path takes packets larger than the WAN's MTU "
-                   "(no MTU check toward IPv4, unlike replies), and 6to4's Packet Too Big then quotes the "
-                   "NATed packet and goes to the NAT address, not the client")
 def test_fastpath_fuzz_too_big_left_to_the_slow_path(fuzz_result):
+    """Larger than the translator link: punted, so the kernel's Packet Too
+    Big reaches the client (it failed before the fast path checked it)."""
     bad = _of_kind(fuzz_result[0], "too-big")
     assert not bad, fuzz_fastpath.describe(bad)
