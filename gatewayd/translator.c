@@ -628,6 +628,11 @@ int translator_prog_fd_4to6(Translator *t) {
         return bpf_program__fd(t->skel->progs.xlat_4to6);
 }
 
+/* The fast path's LAN program; -1 without the fast path (translator_has_fastpath()). */
+int translator_prog_fd_fastpath(Translator *t) {
+        return bpf_program__fd(t->skel->progs.xlat_fastpath);
+}
+
 /* The reverse multicast map (bpf/lib/mcast.h), which gatewayd/mroute.c fills. */
 int translator_mcast_rx_fd(Translator *t) {
         return bpf_map__fd(t->skel->maps.nat64_mcast_rx);

@@ -66,6 +66,7 @@ int translator_read_drops(Translator *t, struct nat64_drop_record **ret, size_t 
 /* Program fds (for BPF_PROG_TEST_RUN in tools/ and tests). */
 int translator_prog_fd_6to4(Translator *t);
 int translator_prog_fd_4to6(Translator *t);
+int translator_prog_fd_fastpath(Translator *t);
 /* The map IPv4 group -> IPv6 group of multicast the other way (gatewayd/mroute.c). */
 int translator_mcast_rx_fd(Translator *t);
 

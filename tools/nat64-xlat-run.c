@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -37,7 +36,6 @@
 #define MAX_EAMS 64
 #define MAX_MCAST_RX 16
 #define MAX_FASTPATH_CLIENTS 16
-#define MAX_PROG_MAPS 64
 
 static int parse_mtu(const char *s, uint32_t *ret) {
         char *end;
@@ -76,48 +74,6 @@ static int hex_to_bytes(const char *hex, uint8_t *out, size_t max, size_t *ret_l
         }
         *ret_len = n / 2;
         return 0;
-}
-
-/* The map ids a program uses (up to MAX_PROG_MAPS), and its name. */
-static int prog_maps(int fd, uint32_t ids[static MAX_PROG_MAPS], uint32_t *ret_n,
-                     char ret_name[static BPF_OBJ_NAME_LEN]) {
-        struct bpf_prog_info info = { .nr_map_ids = MAX_PROG_MAPS, .map_ids = (uint64_t) (uintptr_t) ids };
-        uint32_t len = sizeof(info);
-        int r;
-
-        r = bpf_obj_get_info_by_fd(fd, &info, &len);
-        if (r < 0)
-                return r;
-        *ret_n = info.nr_map_ids < MAX_PROG_MAPS ? info.nr_map_ids : MAX_PROG_MAPS;
-        memcpy(ret_name, info.name, BPF_OBJ_NAME_LEN);
-        return 0;
-}
-
-/*
- * translator.h names no fd for xlat_fastpath (the daemon only attaches
- * it): the loaded program of that name that shares a map with our 6to4.
- */
-static int fastpath_prog_fd(int sibling_fd) {
-        uint32_t mine[MAX_PROG_MAPS], theirs[MAX_PROG_MAPS], n_mine, n_theirs, id = 0;
-        char name[BPF_OBJ_NAME_LEN];
-        int r;
-
-        r = prog_maps(sibling_fd, mine, &n_mine, name);
-        if (r < 0)
-                return r;
-        while (bpf_prog_get_next_id(id, &id) == 0) {
-                int fd = bpf_prog_get_fd_by_id(id);
-
-                if (fd < 0)
-                        continue;
-                if (prog_maps(fd, theirs, &n_theirs, name) == 0 && strcmp(name, "xlat_fastpath") == 0)
-                        for (uint32_t i = 0; i < n_theirs; i++)
-                                for (uint32_t j = 0; j < n_mine; j++)
-                                        if (theirs[i] == mine[j])
-                                                return fd;
-                close(fd);
-        }
-        return -ENOENT;
 }
 
 /* "name+N,..." of the counters that moved since *last (updated), or "-". */
@@ -358,7 +314,7 @@ int main(int argc, char *argv[]) {
                         log_error("The fast path is not available here (conntrack's kfuncs).");
                         return 77;      /* meson's "skipped" */
                 }
-                fastpath_fd = fastpath_prog_fd(translator_prog_fd_6to4(t));
+                fastpath_fd = translator_prog_fd_fastpath(t);
                 if (fastpath_fd < 0) {
                         log_error_errno(fastpath_fd, "Failed to find the fast path's program: %m");
                         return 1;
