@@ -28,8 +28,8 @@
  * entries with a DNAT (multicast maps), a helper or sequence adjustment,
  * hop limit 1 and packets larger than the egress MTU (the translator
  * link's toward IPv4, as the slow path's forwarding checks it; so the
- * kernel answers them). Established packets of such flows skip the ip6 forward
- * chain, exactly like a flowtable; gateway.conf(5) says so.
+ * kernel answers them). Established packets of such flows skip the ip6
+ * forward chain, exactly like a flowtable; gateway.conf(5) says so.
  */
 #pragma once
 
