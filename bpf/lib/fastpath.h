@@ -230,6 +230,98 @@ out:
 #endif
 }
 
+/* fastpath_6to4(): not the common case, the packet untouched; the caller goes the general way */
+#define FASTPATH_6TO4_GENERAL	(-1)
+
+/*
+ * A client's packet NATed and translated in one pass: what the entry's
+ * NAT and then xlat_6to4 would do to it, for the common case only (no
+ * padding, unicast, a route and no MTU to report). The NAT66 rewrite and
+ * 6to4's pseudo-header change are one checksum update, the IPv6 header is
+ * replaced rather than NATed first, and 6to4's parsing of a packet already
+ * parsed here is skipped. Decided before the packet changes, so anything
+ * else returns FASTPATH_6TO4_GENERAL with the packet as it came: the NAT
+ * here and the tail call into xlat_6to4, which answers as on its own hook.
+ * tests/fuzz/fuzz_fastpath.py holds the output to xlat_6to4's.
+ */
+__noinline int nat64_fastpath_6to4(struct __sk_buff *skb, const struct fastpath_nat *nat, __be32 daddr4,
+				   __u32 proto)
+{
+	const struct nat64_config *cfg = config();
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	__u32 l4 = ETH_HLEN + IPV6_HDR_LEN, bytes = skb->len, payload_len, tot_len, check_off, diff;
+	struct route4 rt = { .rc = -1, .ifindex = cfg->v6_ifindex };	/* an input from the translator link */
+	struct iphdr ip = {};
+	struct ipv6hdr *ip6;
+	__be32 saddr4 = 0;
+	__be16 old_port;
+	int csum_flags;
+
+	if (!nat || !(cfg->flags & NAT64_F_REDIRECT) || (cfg->flags & NAT64_F_ROUTER_MODE) ||
+	    is_multicast4(daddr4))
+		return FASTPATH_6TO4_GENERAL;
+	if (data + l4 + sizeof(struct udphdr) > data_end)
+		return FASTPATH_6TO4_GENERAL;
+	ip6 = data + ETH_HLEN;
+	payload_len = bpf_ntohs(ip6->payload_len);
+	/* link-layer padding, or a length that lies: 6to4 trims or drops it */
+	if (ETH_HLEN + IPV6_HDR_LEN + payload_len != bytes || is_link_scoped6(&ip6->daddr))
+		return FASTPATH_6TO4_GENERAL;
+	if (addr6to4(cfg, (const struct in6_addr *)nat->addr, &saddr4))
+		return FASTPATH_6TO4_GENERAL;
+
+	tot_len = IPV4_HDR_LEN + payload_len;
+	/* as 6to4 routes it: GSO packets are checked per segment, not here */
+	nat64_route_ipv4(skb, saddr4, daddr4, skb->gso_size ? 0 : tot_len, &rt);
+	if (rt.rc != BPF_FIB_LKUP_RET_SUCCESS && rt.rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return FASTPATH_6TO4_GENERAL;	/* no route, or too big: 6to4 answers */
+	if (cfg->mtu_v4 && tot_len > cfg->mtu_v4 && !skb->gso_size && tot_len > IPV4_DF_THRESHOLD)
+		return FASTPATH_6TO4_GENERAL;	/* its Packet Too Big (RFC 7915 §5.1) */
+
+	/* RFC 7915 §5.1, the fields of an unfragmented packet, as xlat_6to4 sets them */
+	ip.version = 4;
+	ip.ihl = 5;
+	ip.tos = tos_of_ipv6(ip6);
+	ip.tot_len = bpf_htons(tot_len);
+	if (tot_len > IPV4_DF_THRESHOLD)
+		ip.frag_off = bpf_htons(IP_DF);
+	else
+		ip.id = next_ipv4_id();		/* RFC 6864: DF=0 needs a fresh ID */
+	ip.ttl = ip6->hop_limit - 1;		/* the hop IPv6 forwarding would count */
+	ip.protocol = proto;			/* TCP and UDP keep their numbers */
+	ip.saddr = saddr4;
+	ip.daddr = daddr4;
+	ip.check = ipv4_hdr_csum(&ip);
+
+	/*
+	 * The L4 checksum: the client's addresses become the IPv4 pair in one
+	 * pseudo-header update (the NAT's and 6to4's together), the port apart,
+	 * as bpf_l4_csum_replace() treats the two differently for
+	 * CHECKSUM_PARTIAL packets (only the pseudo-header sits in the field).
+	 */
+	old_port = ((struct udphdr *)(data + l4))->source;
+	diff = pseudo_diff_6to4_inline(ip6, saddr4, daddr4);
+	check_off = l4 + (proto == IPPROTO_TCP ? offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
+	csum_flags = proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	if (bpf_l4_csum_replace(skb, check_off, 0, diff, BPF_F_PSEUDO_HDR | csum_flags) ||
+	    bpf_l4_csum_replace(skb, check_off, old_port, nat->port, sizeof(nat->port) | csum_flags))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IP), 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (data + ETH_HLEN + IPV4_HDR_LEN + sizeof(struct udphdr) > data_end)
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	((struct ethhdr *)data)->h_proto = bpf_htons(ETH_P_IP);
+	__builtin_memcpy(data + ETH_HLEN, &ip, sizeof(ip));
+	((struct udphdr *)(data + ETH_HLEN + IPV4_HDR_LEN))->source = nat->port;
+
+	count(NAT64_CNT_FASTPATH_6TO4);
+	count_translated(NAT64_CNT_PKTS_6TO4, bytes);
+	return nat64_send_ipv4(skb, &rt, daddr4);
+}
+
 /*
  * Where a de-NATed reply goes on the IPv6 side, decided before the packet
  * changes (a failure punts it as it came): 0 with *fib filled, or -1.
@@ -362,6 +454,11 @@ static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct na
 	if (r)
 		return fastpath_punt(skb, cfg, after_4to6, r);
 
+	if (!after_4to6) {
+		r = nat64_fastpath_6to4(skb, &nat, v4, proto);
+		if (r != FASTPATH_6TO4_GENERAL)
+			return r;
+	}
 	if (want_dir == IP_CT_DIR_ORIGINAL) {
 		__builtin_memcpy(old_addr, tuple.ipv6.saddr, 16);
 		old_port = ports[0];
