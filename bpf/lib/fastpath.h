@@ -475,20 +475,26 @@ static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct na
 	/* The rewrite: address and port with the L4 checksum, then the hop limit. */
 	check_off = l4 + (proto == IPPROTO_TCP ? offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
 	csum_flags = proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
-	diff = bpf_csum_diff(old_addr, 16, nat.addr, 16, 0);
+	/* the address is pseudo-header, the port is not: two updates (see nat64_fastpath_6to4()) */
+	diff = 0;
+	for (int i = 0; i < 4; i++)	/* as bpf_csum_diff(old_addr, 16, nat.addr, 16, 0) */
+		diff = csum_add32(csum_add32(diff, nat.addr[i]), ~old_addr[i]);
 	if (bpf_l4_csum_replace(skb, check_off, 0, diff, BPF_F_PSEUDO_HDR | csum_flags) ||
-	    bpf_l4_csum_replace(skb, check_off, old_port, nat.port, sizeof(nat.port) | csum_flags) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN + (want_dir == IP_CT_DIR_ORIGINAL ?
-						 offsetof(struct ipv6hdr, saddr) : offsetof(struct ipv6hdr, daddr)),
-				nat.addr, 16, 0) ||
-	    bpf_skb_store_bytes(skb, l4 + (want_dir == IP_CT_DIR_ORIGINAL ? 0 : 2), &nat.port, 2, 0))
+	    bpf_l4_csum_replace(skb, check_off, old_port, nat.port, sizeof(nat.port) | csum_flags))
 		return drop(NAT64_CNT_DROP_INTERNAL);
 
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	if (data + l4 > data_end)
+	if (data + l4 + sizeof(struct udphdr) > data_end)
 		return drop(NAT64_CNT_DROP_INTERNAL);
 	ip6 = data + ETH_HLEN;
+	if (want_dir == IP_CT_DIR_ORIGINAL) {
+		__builtin_memcpy(&ip6->saddr, nat.addr, 16);
+		((struct udphdr *)(data + l4))->source = nat.port;
+	} else {
+		__builtin_memcpy(&ip6->daddr, nat.addr, 16);
+		((struct udphdr *)(data + l4))->dest = nat.port;
+	}
 	ip6->hop_limit--;	/* the hop IPv6 forwarding would count (no checksum covers it) */
 
 	count(want_dir == IP_CT_DIR_ORIGINAL ? NAT64_CNT_FASTPATH_6TO4 : NAT64_CNT_FASTPATH_4TO6);
