@@ -170,7 +170,7 @@ struct nat64_counters {
  */
 struct nat64_globals {
 	struct nat64_config cfg[2];
-	__u32 cfg_active;
+	__u32 cfg_active;		/* slot cfg_active & 1; counts the flips */
 	__u32 nr_eam;			/* 0 = skip the EAM tries */
 };
 

@@ -358,7 +358,7 @@ static uint32_t conntrack_timeout_ms(const char *sysctl, uint32_t fallback_s) {
 
 int translator_apply(Translator *t, const TranslatorSettings *s) {
         struct nat64_globals *g = &t->skel->bss->nat64;
-        uint32_t inactive = (g->cfg_active + 1) & 1;
+        uint32_t next = g->cfg_active + 1, inactive = next & 1;
         struct nat64_config cfg = s->cfg;
         int r;
 
@@ -385,7 +385,8 @@ int translator_apply(Translator *t, const TranslatorSettings *s) {
         __atomic_store_n(&g->nr_eam, (uint32_t) s->n_eams, __ATOMIC_RELEASE);
 
         g->cfg[inactive] = cfg;
-        __atomic_store_n(&g->cfg_active, inactive, __ATOMIC_RELEASE);
+        /* a count, not only the slot: the fast path's cached flows of older ones are stale */
+        __atomic_store_n(&g->cfg_active, next, __ATOMIC_RELEASE);
         return 0;
 }
 

@@ -230,53 +230,111 @@ out:
 #endif
 }
 
-/* fastpath_6to4(): not the common case, the packet untouched; the caller goes the general way */
+/* nat64_fastpath_6to4*(): not the common case, the packet untouched; the caller goes the general way */
 #define FASTPATH_6TO4_GENERAL	(-1)
 
+/* What the one pass toward IPv4 needs of a flow: the NAT, the addresses, the route. */
+struct fastpath_6to4 {
+	struct route4 rt;
+	__be32 saddr4, daddr4;
+	__be16 port;		/* the client's port after the NAT */
+	__u16 pad;
+};
+
 /*
- * A client's packet NATed and translated in one pass: what the entry's
- * NAT and then xlat_6to4 would do to it, for the common case only (no
- * padding, unicast, a route and no MTU to report). The NAT66 rewrite and
- * 6to4's pseudo-header change are one checksum update, the IPv6 header is
- * replaced rather than NATed first, and 6to4's parsing of a packet already
- * parsed here is skipped. Decided before the packet changes, so anything
- * else returns FASTPATH_6TO4_GENERAL with the packet as it came: the NAT
- * here and the tail call into xlat_6to4, which answers as on its own hook.
- * tests/fuzz/fuzz_fastpath.py holds the output to xlat_6to4's.
+ * The flows the fast path took a moment ago, per CPU (a flow's packets
+ * stay on one CPU; no value is shared, so none is read half-written).
+ * conntrack remains the state: an entry is good for FASTPATH_CACHE_JIFFIES
+ * after conntrack said yes (bpf_skb_ct_lookup) and the FIB gave the route,
+ * then the next packet asks both again and refreshes the entry's timeout,
+ * as the kernel's flowtable defers that to its garbage collector. So a
+ * removed conntrack entry, a new route or neighbour takes effect within
+ * two ticks, a reload at once (cfg_gen), and every punt rule that depends
+ * on the packet alone is checked per packet as before. Only what conntrack
+ * and the FIB would answer alike for the flow's next packets is kept.
  */
-__noinline int nat64_fastpath_6to4(struct __sk_buff *skb, const struct fastpath_nat *nat, __be32 daddr4,
-				   __u32 proto)
+#define FASTPATH_CACHE_JIFFIES	2
+#define NAT64_MAX_CACHED_FLOWS	16384
+
+/* The packet's tuple as bpf_skb_ct_lookup() takes it, and its protocol: the cache's key. */
+struct fastpath_tuple_key {
+	struct bpf_sock_tuple tuple;	/* .ipv6 */
+	__u32 proto;
+};
+
+struct fastpath_cached {
+	__u64 checked;		/* bpf_jiffies64() when conntrack and the FIB said yes */
+	__u32 cfg_gen;		/* nat64.cfg_active then: a reload makes the entry stale */
+	__u32 max_len;		/* skb->len that passed the MTU checks (0: none, GSO only) */
+	struct fastpath_6to4 x;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, NAT64_MAX_CACHED_FLOWS);
+	__type(key, struct fastpath_tuple_key);
+	__type(value, struct fastpath_cached);
+} nat64_fastpath_cache SEC(".maps");
+
+/*
+ * A TCP SYN, FIN or RST changes the flow's state in conntrack: its cached
+ * "yes" goes with it, so the flow's next packets ask conntrack again (the
+ * last ACK of a close must reach it). A reply names the flow by its
+ * original tuple only through the entry.
+ */
+__noinline int nat64_fastpath_forget(struct __sk_buff *skb, int after_4to6)
 {
-	const struct nat64_config *cfg = config();
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
-	__u32 l4 = ETH_HLEN + IPV6_HDR_LEN, bytes = skb->len, payload_len, tot_len, check_off, diff;
-	struct route4 rt = { .rc = -1, .ifindex = cfg->v6_ifindex };	/* an input from the translator link */
+	struct fastpath_tuple_key key = { .proto = IPPROTO_TCP };
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
+	__be16 *ports = (void *)(ip6 + 1);
+
+	if ((void *)(ports + 2) > data_end)
+		return 0;
+	__builtin_memcpy(key.tuple.ipv6.saddr, &ip6->saddr, 16);
+	__builtin_memcpy(key.tuple.ipv6.daddr, &ip6->daddr, 16);
+	key.tuple.ipv6.sport = ports[0];
+	key.tuple.ipv6.dport = ports[1];
+#ifndef NAT64_FASTPATH_STUB
+	if (after_4to6) {
+		struct bpf_ct_opts___local opts = { .netns_id = BPF_F_CURRENT_NETNS_ID, .l4proto = IPPROTO_TCP };
+		struct nf_conn *ct = bpf_skb_ct_lookup(skb, &key.tuple, sizeof(key.tuple.ipv6), &opts,
+						       NF_BPF_CT_OPTS_SZ);
+
+		if (!ct)
+			return 0;
+		for (int i = 0; i < 4; i++) {
+			key.tuple.ipv6.saddr[i] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.all[i];
+			key.tuple.ipv6.daddr[i] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u3.all[i];
+		}
+		key.tuple.ipv6.sport = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u.all;
+		key.tuple.ipv6.dport = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u.all;
+		bpf_ct_release(ct);
+	}
+#endif
+	bpf_map_delete_elem(&nat64_fastpath_cache, &key);
+	return 0;
+}
+
+/*
+ * The one pass for a client's packet, once decided: what the entry's NAT
+ * and then xlat_6to4 would do to it. The NAT66 rewrite and 6to4's
+ * pseudo-header change are one checksum update, and the IPv6 header is
+ * replaced rather than NATed first.
+ */
+__noinline int nat64_fastpath_6to4_apply(struct __sk_buff *skb, const struct fastpath_6to4 *x, __u32 proto)
+{
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	__u32 l4 = ETH_HLEN + IPV6_HDR_LEN, bytes = skb->len, tot_len, check_off, diff;
 	struct iphdr ip = {};
 	struct ipv6hdr *ip6;
-	__be32 saddr4 = 0;
 	__be16 old_port;
 	int csum_flags;
 
-	if (!nat || !(cfg->flags & NAT64_F_REDIRECT) || (cfg->flags & NAT64_F_ROUTER_MODE) ||
-	    is_multicast4(daddr4))
-		return FASTPATH_6TO4_GENERAL;
-	if (data + l4 + sizeof(struct udphdr) > data_end)
-		return FASTPATH_6TO4_GENERAL;
+	if (!x || data + l4 + sizeof(struct udphdr) > data_end)
+		return drop(NAT64_CNT_DROP_INTERNAL);
 	ip6 = data + ETH_HLEN;
-	payload_len = bpf_ntohs(ip6->payload_len);
-	/* link-layer padding, or a length that lies: 6to4 trims or drops it */
-	if (ETH_HLEN + IPV6_HDR_LEN + payload_len != bytes || is_link_scoped6(&ip6->daddr))
-		return FASTPATH_6TO4_GENERAL;
-	if (addr6to4(cfg, (const struct in6_addr *)nat->addr, &saddr4))
-		return FASTPATH_6TO4_GENERAL;
-
-	tot_len = IPV4_HDR_LEN + payload_len;
-	/* as 6to4 routes it: GSO packets are checked per segment, not here */
-	nat64_route_ipv4(skb, saddr4, daddr4, skb->gso_size ? 0 : tot_len, &rt);
-	if (rt.rc != BPF_FIB_LKUP_RET_SUCCESS && rt.rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return FASTPATH_6TO4_GENERAL;	/* no route, or too big: 6to4 answers */
-	if (cfg->mtu_v4 && tot_len > cfg->mtu_v4 && !skb->gso_size && tot_len > IPV4_DF_THRESHOLD)
-		return FASTPATH_6TO4_GENERAL;	/* its Packet Too Big (RFC 7915 §5.1) */
+	tot_len = IPV4_HDR_LEN + bpf_ntohs(ip6->payload_len);
 
 	/* RFC 7915 §5.1, the fields of an unfragmented packet, as xlat_6to4 sets them */
 	ip.version = 4;
@@ -289,8 +347,8 @@ __noinline int nat64_fastpath_6to4(struct __sk_buff *skb, const struct fastpath_
 		ip.id = next_ipv4_id();		/* RFC 6864: DF=0 needs a fresh ID */
 	ip.ttl = ip6->hop_limit - 1;		/* the hop IPv6 forwarding would count */
 	ip.protocol = proto;			/* TCP and UDP keep their numbers */
-	ip.saddr = saddr4;
-	ip.daddr = daddr4;
+	ip.saddr = x->saddr4;
+	ip.daddr = x->daddr4;
 	ip.check = ipv4_hdr_csum(&ip);
 
 	/*
@@ -300,11 +358,11 @@ __noinline int nat64_fastpath_6to4(struct __sk_buff *skb, const struct fastpath_
 	 * CHECKSUM_PARTIAL packets (only the pseudo-header sits in the field).
 	 */
 	old_port = ((struct udphdr *)(data + l4))->source;
-	diff = pseudo_diff_6to4_inline(ip6, saddr4, daddr4);
+	diff = pseudo_diff_6to4_inline(ip6, x->saddr4, x->daddr4);
 	check_off = l4 + (proto == IPPROTO_TCP ? offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
 	csum_flags = proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
 	if (bpf_l4_csum_replace(skb, check_off, 0, diff, BPF_F_PSEUDO_HDR | csum_flags) ||
-	    bpf_l4_csum_replace(skb, check_off, old_port, nat->port, sizeof(nat->port) | csum_flags))
+	    bpf_l4_csum_replace(skb, check_off, old_port, x->port, sizeof(x->port) | csum_flags))
 		return drop(NAT64_CNT_DROP_INTERNAL);
 	if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IP), 0))
 		return drop(NAT64_CNT_DROP_INTERNAL);
@@ -315,11 +373,102 @@ __noinline int nat64_fastpath_6to4(struct __sk_buff *skb, const struct fastpath_
 		return drop(NAT64_CNT_DROP_INTERNAL);
 	((struct ethhdr *)data)->h_proto = bpf_htons(ETH_P_IP);
 	__builtin_memcpy(data + ETH_HLEN, &ip, sizeof(ip));
-	((struct udphdr *)(data + ETH_HLEN + IPV4_HDR_LEN))->source = nat->port;
+	((struct udphdr *)(data + ETH_HLEN + IPV4_HDR_LEN))->source = x->port;
 
 	count(NAT64_CNT_FASTPATH_6TO4);
 	count_translated(NAT64_CNT_PKTS_6TO4, bytes);
-	return nat64_send_ipv4(skb, &rt, daddr4);
+	return nat64_send_ipv4(skb, &x->rt, x->daddr4);
+}
+
+/* Link-layer padding, or a payload length that lies: 6to4 trims or drops such a packet. */
+static __always_inline int fastpath_length_exact(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
+
+	if ((void *)(ip6 + 1) > data_end)
+		return 0;
+	return ETH_HLEN + IPV6_HDR_LEN + bpf_ntohs(ip6->payload_len) == skb->len;
+}
+
+/* The translator link's MTU, which the slow path's IPv6 forwarding checks (see nat64_fastpath()). */
+static __always_inline int fastpath_fits_translator_link(struct __sk_buff *skb, const struct nat64_config *cfg)
+{
+	__u32 mtu_len = 0;
+
+	return bpf_check_mtu(skb, cfg->v6_ifindex, &mtu_len, 0, 0) == BPF_MTU_CHK_RET_SUCCESS;
+}
+
+/*
+ * A packet of a flow taken a moment ago: the one pass at once, or
+ * FASTPATH_6TO4_GENERAL to ask conntrack and the FIB.
+ */
+__noinline int nat64_fastpath_6to4_cached(struct __sk_buff *skb, const struct fastpath_tuple_key *flow)
+{
+	const struct nat64_config *cfg = config();
+	struct fastpath_cached *c;
+
+	if (!flow)
+		return FASTPATH_6TO4_GENERAL;
+	c = bpf_map_lookup_elem(&nat64_fastpath_cache, flow);
+	if (!c || c->cfg_gen != nat64.cfg_active || bpf_jiffies64() - c->checked >= FASTPATH_CACHE_JIFFIES ||
+	    !fastpath_length_exact(skb))
+		return FASTPATH_6TO4_GENERAL;
+	/* the MTU checks passed for packets up to max_len; a GSO packet's segments are checked here */
+	if (skb->gso_size ? !fastpath_fits_translator_link(skb, cfg) : skb->len > c->max_len)
+		return FASTPATH_6TO4_GENERAL;
+	return nat64_fastpath_6to4_apply(skb, &c->x, flow->proto);
+}
+
+/*
+ * A client's packet whose entry conntrack has just given (nat): the one
+ * pass if it is the common case (no padding, unicast, a route and no MTU
+ * to report), noted for the flow's next packets. Decided before the
+ * packet changes, so anything else returns FASTPATH_6TO4_GENERAL with the
+ * packet as it came: the NAT and the tail call into xlat_6to4, which
+ * answers as on its own hook. tests/fuzz/fuzz_fastpath.py holds the
+ * output to xlat_6to4's.
+ */
+__noinline int nat64_fastpath_6to4(struct __sk_buff *skb, const struct fastpath_tuple_key *flow,
+				   const struct fastpath_nat *nat, __be32 daddr4)
+{
+	const struct nat64_config *cfg = config();
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	__u32 bytes = skb->len, payload_len, tot_len;
+	struct fastpath_cached c = {
+		.cfg_gen = nat64.cfg_active,
+		.x = { .rt = { .rc = -1, .ifindex = cfg->v6_ifindex }, .daddr4 = daddr4 },	/* input from the translator link */
+	};
+	struct ipv6hdr *ip6;
+
+	if (!flow || !nat || !(cfg->flags & NAT64_F_REDIRECT) || (cfg->flags & NAT64_F_ROUTER_MODE) ||
+	    is_multicast4(daddr4))
+		return FASTPATH_6TO4_GENERAL;
+	if (data + ETH_HLEN + IPV6_HDR_LEN > data_end)
+		return FASTPATH_6TO4_GENERAL;
+	ip6 = data + ETH_HLEN;
+	payload_len = bpf_ntohs(ip6->payload_len);
+	if (!fastpath_length_exact(skb) || is_link_scoped6(&ip6->daddr))
+		return FASTPATH_6TO4_GENERAL;
+	if (addr6to4(cfg, (const struct in6_addr *)nat->addr, &c.x.saddr4))
+		return FASTPATH_6TO4_GENERAL;
+	c.x.port = nat->port;
+
+	tot_len = IPV4_HDR_LEN + payload_len;
+	/* as 6to4 routes it: GSO packets are checked per segment, not here */
+	nat64_route_ipv4(skb, c.x.saddr4, daddr4, skb->gso_size ? 0 : tot_len, &c.x.rt);
+	if (c.x.rt.rc != BPF_FIB_LKUP_RET_SUCCESS && c.x.rt.rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return FASTPATH_6TO4_GENERAL;	/* no route, or too big: 6to4 answers */
+	if (cfg->mtu_v4 && tot_len > cfg->mtu_v4 && !skb->gso_size && tot_len > IPV4_DF_THRESHOLD)
+		return FASTPATH_6TO4_GENERAL;	/* its Packet Too Big (RFC 7915 §5.1) */
+
+	/* a neighbour to resolve is bpf_redirect_neigh()'s each time, not a route to keep */
+	if (c.x.rt.rc == BPF_FIB_LKUP_RET_SUCCESS && !cfg->mtu_v4) {
+		c.checked = bpf_jiffies64();
+		c.max_len = skb->gso_size ? 0 : bytes;
+		bpf_map_update_elem(&nat64_fastpath_cache, flow, &c, BPF_ANY);
+	}
+	return nat64_fastpath_6to4_apply(skb, &c.x, flow->proto);
 }
 
 /*
@@ -371,7 +520,8 @@ static __always_inline int fastpath_send_ipv6(struct __sk_buff *skb, const struc
 static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct nat64_config *cfg, int after_4to6)
 {
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
-	struct bpf_sock_tuple tuple = {};
+	struct fastpath_tuple_key flow = {};
+	struct bpf_sock_tuple *tuple = &flow.tuple;
 	struct bpf_fib_lookup fib = {};
 	struct ipv6hdr *ip6;
 	struct fastpath_nat nat = {};
@@ -408,8 +558,10 @@ static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct na
 	if (proto == IPPROTO_TCP) {
 		if (data + l4 + sizeof(struct tcphdr) > data_end)
 			return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_HEADER);
-		if (*((__u8 *)data + l4 + TCP_FLAGS_OFF) & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST))
+		if (*((__u8 *)data + l4 + TCP_FLAGS_OFF) & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)) {
+			nat64_fastpath_forget(skb, after_4to6);
 			return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_TCP_CONTROL);
+		}
 	} else {
 		if (data + l4 + sizeof(struct udphdr) > data_end)
 			return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_HEADER);
@@ -432,42 +584,44 @@ static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct na
 		return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_HEADER);
 	ip6 = data + ETH_HLEN;
 	__builtin_memcpy(ports, data + l4, 4);
-	__builtin_memcpy(tuple.ipv6.saddr, &ip6->saddr, 16);
-	__builtin_memcpy(tuple.ipv6.daddr, &ip6->daddr, 16);
-	tuple.ipv6.sport = ports[0];
-	tuple.ipv6.dport = ports[1];
+	__builtin_memcpy(tuple->ipv6.saddr, &ip6->saddr, 16);
+	__builtin_memcpy(tuple->ipv6.daddr, &ip6->daddr, 16);
+	tuple->ipv6.sport = ports[0];
+	tuple->ipv6.dport = ports[1];
+	flow.proto = proto;
 
-	if (want_dir == IP_CT_DIR_ORIGINAL) {
-		__u32 mtu_len = 0;
-
-		/*
-		 * The slow path routes it into the translator link, whose MTU
-		 * (the WAN's + 20) the kernel's IPv6 forwarding checks: a larger
-		 * packet gets its Packet Too Big from there, addressed to the
-		 * client. 6to4 here would answer the NATed packet instead.
-		 */
-		if (bpf_check_mtu(skb, cfg->v6_ifindex, &mtu_len, 0, 0) != BPF_MTU_CHK_RET_SUCCESS)
-			return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_ROUTE);
+	if (!after_4to6) {
+		r = nat64_fastpath_6to4_cached(skb, &flow);
+		if (r != FASTPATH_6TO4_GENERAL)
+			return r;
 	}
+	/*
+	 * The slow path routes a client's packet into the translator link,
+	 * whose MTU (the WAN's + 20) the kernel's IPv6 forwarding checks: a
+	 * larger packet gets its Packet Too Big from there, addressed to the
+	 * client. 6to4 here would answer the NATed packet instead.
+	 */
+	if (want_dir == IP_CT_DIR_ORIGINAL && !fastpath_fits_translator_link(skb, cfg))
+		return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_ROUTE);
 
-	r = nat64_fastpath_entry(skb, &tuple, proto, want_dir, &nat);
+	r = nat64_fastpath_entry(skb, tuple, proto, want_dir, &nat);
 	if (r)
 		return fastpath_punt(skb, cfg, after_4to6, r);
 
 	if (!after_4to6) {
-		r = nat64_fastpath_6to4(skb, &nat, v4, proto);
+		r = nat64_fastpath_6to4(skb, &flow, &nat, v4);
 		if (r != FASTPATH_6TO4_GENERAL)
 			return r;
 	}
 	if (want_dir == IP_CT_DIR_ORIGINAL) {
-		__builtin_memcpy(old_addr, tuple.ipv6.saddr, 16);
+		__builtin_memcpy(old_addr, tuple->ipv6.saddr, 16);
 		old_port = ports[0];
 	} else {
-		__builtin_memcpy(old_addr, tuple.ipv6.daddr, 16);
+		__builtin_memcpy(old_addr, tuple->ipv6.daddr, 16);
 		old_port = ports[1];
 		/* a NAT46 client's reply goes on to IPv4; a native client's stays IPv6 */
 		to_ipv4 = addr6to4(cfg, (const struct in6_addr *)nat.addr, &v4) == 0;
-		if (!to_ipv4 && fastpath_route_ipv6(skb, cfg, (const struct in6_addr *)tuple.ipv6.saddr, nat.addr,
+		if (!to_ipv4 && fastpath_route_ipv6(skb, cfg, (const struct in6_addr *)tuple->ipv6.saddr, nat.addr,
 						    skb->gso_size ? 0 : bytes - ETH_HLEN, &fib))
 			return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_ROUTE);
 	}
