@@ -406,11 +406,13 @@ static __always_inline int fastpath_fits_translator_link(struct __sk_buff *skb, 
 __noinline int nat64_fastpath_6to4_cached(struct __sk_buff *skb, const struct fastpath_tuple_key *flow)
 {
 	const struct nat64_config *cfg = config();
+	struct fastpath_tuple_key key;
 	struct fastpath_cached *c;
 
 	if (!flow)
 		return FASTPATH_6TO4_GENERAL;
-	c = bpf_map_lookup_elem(&nat64_fastpath_cache, flow);
+	key = *flow;	/* as in fastpath_cache_note() */
+	c = bpf_map_lookup_elem(&nat64_fastpath_cache, &key);
 	if (!c || c->cfg_gen != nat64.cfg_active || bpf_jiffies64() - c->checked >= FASTPATH_CACHE_JIFFIES ||
 	    !fastpath_length_exact(skb))
 		return FASTPATH_6TO4_GENERAL;
@@ -418,6 +420,23 @@ __noinline int nat64_fastpath_6to4_cached(struct __sk_buff *skb, const struct fa
 	if (skb->gso_size ? !fastpath_fits_translator_link(skb, cfg) : skb->len > c->max_len)
 		return FASTPATH_6TO4_GENERAL;
 	return nat64_fastpath_6to4_apply(skb, &c->x, flow->proto);
+}
+
+/*
+ * 6.1's map helpers take key and value on the stack, not as a global
+ * function's arguments: the copies live in a frame of their own, off the
+ * deepest call chain (nat64_fastpath_6to4_apply()'s).
+ */
+__noinline int fastpath_cache_note(const struct fastpath_tuple_key *flow, const struct fastpath_cached *c)
+{
+	struct fastpath_tuple_key key;
+	struct fastpath_cached value;
+
+	if (!flow || !c)
+		return 0;
+	key = *flow;
+	value = *c;
+	return bpf_map_update_elem(&nat64_fastpath_cache, &key, &value, BPF_ANY);
 }
 
 /*
@@ -466,7 +485,7 @@ __noinline int nat64_fastpath_6to4(struct __sk_buff *skb, const struct fastpath_
 	if (c.x.rt.rc == BPF_FIB_LKUP_RET_SUCCESS && !cfg->mtu_v4) {
 		c.checked = bpf_jiffies64();
 		c.max_len = skb->gso_size ? 0 : bytes;
-		bpf_map_update_elem(&nat64_fastpath_cache, flow, &c, BPF_ANY);
+		fastpath_cache_note(flow, &c);
 	}
 	return nat64_fastpath_6to4_apply(skb, &c.x, flow->proto);
 }

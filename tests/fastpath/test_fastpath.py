@@ -9,6 +9,7 @@ No timing is asserted: sleeps only let conntrack's clock move.
 """
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -132,6 +133,34 @@ def test_young_udp_flow_goes_fast_from_its_first_reply(fast, topo):
     state, timeout, line = entry(topo, match)
     assert "[ASSURED]" not in line and f"dport={port}" in line, line
     assert UDP_YOUNG_TIMEOUT - 5 <= timeout <= UDP_YOUNG_TIMEOUT, line
+
+
+def test_deleted_entry_ends_the_fast_path_within_ticks(fast, topo):
+    """The fast path keeps a flow's "yes" for two ticks of the kernel's
+    clock, per CPU; once conntrack has forgotten the flow, its next packet
+    asks again, goes the slow way and makes a new entry."""
+    sport = 40104
+    match = f"sport={sport} dport=5002"
+    cpus = os.sched_getaffinity(0)
+    # one CPU for every packet (veth: the sender's softirq), so that the
+    # flow's packets meet the "yes" the earlier ones left there
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        udp_round(topo, 10, sport)
+        before = fast.statistics()
+        udp_round(topo, 5, sport)
+        after = fast.statistics()
+        assert after["fastpath-6to4"] - before["fastpath-6to4"] == 5
+        topo.run("gw", "conntrack", "-D", "-f", "ipv6", "-p", "udp", "--orig-port-src", str(sport))
+        time.sleep(0.2)     # two ticks at HZ=100 are 20 ms
+        before = fast.statistics()
+        udp_round(topo, 1, sport)
+        after = fast.statistics()
+    finally:
+        os.sched_setaffinity(0, cpus)
+    assert after["fastpath-6to4"] - before["fastpath-6to4"] == 0
+    assert after["fastpath-punt-no-entry"] - before["fastpath-punt-no-entry"] == 1
+    assert entry(topo, match)[0] is None     # a new entry (UDP: no state name)
 
 
 @pytest.mark.skipif("FastPath=yes" in T.GATEWAY_CONF, reason="NAT64_TEST_FASTPATH=1: the suite's default is on")
