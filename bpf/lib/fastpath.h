@@ -9,14 +9,17 @@
  * later packet of the flow would get the same treatment, so this program
  * gives it at once on the LAN's tc ingress: the rewrite the entry's reply
  * tuple says (source address and port), the hop the kernel's forwarding
- * would count, then 6to4 (a tail call) and its redirect to the WAN.
+ * would count and 6to4, in one pass for the common case
+ * (nat64_fastpath_6to4(); otherwise the NAT and a tail call into 6to4),
+ * and its redirect to the WAN.
  * Replies likewise after 4to6 on the WAN: de-NAT from the entry, the hop,
  * and a redirect toward the client with a real neighbour (bpf_fib_lookup,
  * bpf_redirect_neigh). NAT46 clients take it after their 4to6 on the
  * [NAT46] interface.
  *
- * The state stays in conntrack: the entry is looked up per packet
- * (bpf_skb_ct_lookup) and its timeout refreshed as conntrack would
+ * The state stays in conntrack: the entry is looked up (bpf_skb_ct_lookup;
+ * a client's flow at most every FASTPATH_CACHE_JIFFIES, see
+ * nat64_fastpath_cache) and its timeout refreshed as conntrack would
  * (bpf_ct_change_timeout, with the values of conntrack's own sysctls that
  * userspace copies into the configuration), so conntrack -L shows the flow
  * and its expiry as before. Everything conntrack must see takes the slow
