@@ -246,38 +246,73 @@ struct fastpath_6to4 {
 
 /*
  * The flows the fast path took a moment ago, per CPU (a flow's packets
- * stay on one CPU; no value is shared, so none is read half-written).
- * conntrack remains the state: an entry is good for FASTPATH_CACHE_JIFFIES
- * after conntrack said yes (bpf_skb_ct_lookup) and the FIB gave the route,
- * then the next packet asks both again and refreshes the entry's timeout,
- * as the kernel's flowtable defers that to its garbage collector. So a
- * removed conntrack entry, a new route or neighbour takes effect within
- * two ticks, a reload at once (cfg_gen), and every punt rule that depends
- * on the packet alone is checked per packet as before. Only what conntrack
- * and the FIB would answer alike for the flow's next packets is kept.
+ * stay on one CPU; no slot is shared between CPUs). conntrack remains the
+ * state: a slot is good for FASTPATH_CACHE_JIFFIES after conntrack said
+ * yes (bpf_skb_ct_lookup) and the FIB gave the route, then the next
+ * packet asks both again and refreshes the entry's timeout, as the
+ * kernel's flowtable defers that to its garbage collector. So a removed
+ * conntrack entry, a new route or neighbour takes effect within two
+ * ticks, a reload at once (cfg_gen), and every punt rule that depends on
+ * the packet alone is checked per packet as before. Only what conntrack,
+ * the FIB and the flow's addresses (client, prefix, no hairpin) would
+ * answer alike for its next packets is kept.
+ *
+ * Direct-mapped: a flow's slot is a hash of its tuple, the slot holds the
+ * tuple it answers for, and two flows meeting in one slot take turns (the
+ * other one asks conntrack). An array lookup is a few instructions where a
+ * hash map's is a helper call, and the packet's tuple is compared in place.
  */
 #define FASTPATH_CACHE_JIFFIES	2
-#define NAT64_MAX_CACHED_FLOWS	16384
+#define FASTPATH_CACHE_SLOTS_ORDER	12
+#define FASTPATH_CACHE_SLOTS	(1u << FASTPATH_CACHE_SLOTS_ORDER)
+/* Knuth's multiplicative hashing: 2^32 / the golden ratio, the slot from the product's top bits */
+#define FASTPATH_HASH_MULTIPLIER	0x9e3779b1u
 
-/* The packet's tuple as bpf_skb_ct_lookup() takes it, and its protocol: the cache's key. */
-struct fastpath_tuple_key {
-	struct bpf_sock_tuple tuple;	/* .ipv6 */
+/* A client's flow toward IPv4 as its packets carry it. */
+struct fastpath_flow {
+	__u32 saddr[4], daddr[4];
+	__u32 ports;		/* source and destination port, as in the packet */
 	__u32 proto;
 };
 
 struct fastpath_cached {
-	__u64 checked;		/* bpf_jiffies64() when conntrack and the FIB said yes */
-	__u32 cfg_gen;		/* nat64.cfg_active then: a reload makes the entry stale */
+	__u64 checked;		/* bpf_jiffies64() when conntrack and the FIB said yes; 0: empty */
+	struct fastpath_flow flow;
+	__u32 cfg_gen;		/* nat64.cfg_active then: a reload makes the slot stale */
 	__u32 max_len;		/* skb->len that passed the MTU checks (0: none, GSO only) */
 	struct fastpath_6to4 x;
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
-	__uint(max_entries, NAT64_MAX_CACHED_FLOWS);
-	__type(key, struct fastpath_tuple_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FASTPATH_CACHE_SLOTS);
+	__type(key, __u32);
 	__type(value, struct fastpath_cached);
 } nat64_fastpath_cache SEC(".maps");
+
+static __always_inline struct fastpath_cached *fastpath_slot(const __u32 saddr[4], const __u32 daddr[4],
+							     __u32 ports, __u32 proto)
+{
+	__u32 h = ports ^ proto, slot;
+
+	for (int i = 0; i < 4; i++)
+		h ^= saddr[i] ^ daddr[i];
+	slot = (h * FASTPATH_HASH_MULTIPLIER) >> (32 - FASTPATH_CACHE_SLOTS_ORDER);
+	return bpf_map_lookup_elem(&nat64_fastpath_cache, &slot);
+}
+
+static __always_inline int fastpath_slot_holds(const struct fastpath_cached *c, const __u32 saddr[4],
+					       const __u32 daddr[4], __u32 ports, __u32 proto)
+{
+	__u32 differ = (c->flow.ports ^ ports) | (c->flow.proto ^ proto);
+
+	for (int i = 0; i < 4; i++)
+		differ |= (c->flow.saddr[i] ^ saddr[i]) | (c->flow.daddr[i] ^ daddr[i]);
+	return !differ;
+}
+
+/* Only this CPU writes its slots: emptied first and marked full last, so a reader never takes a half-written one. */
+#define fastpath_slot_barrier()	asm volatile("" ::: "memory")
 
 /*
  * A TCP SYN, FIN or RST changes the flow's state in conntrack: its cached
@@ -288,34 +323,38 @@ struct {
 __noinline int nat64_fastpath_forget(struct __sk_buff *skb, int after_4to6)
 {
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
-	struct fastpath_tuple_key key = { .proto = IPPROTO_TCP };
+	struct bpf_sock_tuple tuple = {};
 	struct ipv6hdr *ip6 = data + ETH_HLEN;
 	__be16 *ports = (void *)(ip6 + 1);
+	struct fastpath_cached *c;
+	__u32 both_ports;
 
 	if ((void *)(ports + 2) > data_end)
 		return 0;
-	__builtin_memcpy(key.tuple.ipv6.saddr, &ip6->saddr, 16);
-	__builtin_memcpy(key.tuple.ipv6.daddr, &ip6->daddr, 16);
-	key.tuple.ipv6.sport = ports[0];
-	key.tuple.ipv6.dport = ports[1];
+	__builtin_memcpy(tuple.ipv6.saddr, &ip6->saddr, 16);
+	__builtin_memcpy(tuple.ipv6.daddr, &ip6->daddr, 16);
+	tuple.ipv6.sport = ports[0];
+	tuple.ipv6.dport = ports[1];
 #ifndef NAT64_FASTPATH_STUB
 	if (after_4to6) {
 		struct bpf_ct_opts___local opts = { .netns_id = BPF_F_CURRENT_NETNS_ID, .l4proto = IPPROTO_TCP };
-		struct nf_conn *ct = bpf_skb_ct_lookup(skb, &key.tuple, sizeof(key.tuple.ipv6), &opts,
-						       NF_BPF_CT_OPTS_SZ);
+		struct nf_conn *ct = bpf_skb_ct_lookup(skb, &tuple, sizeof(tuple.ipv6), &opts, NF_BPF_CT_OPTS_SZ);
 
 		if (!ct)
 			return 0;
 		for (int i = 0; i < 4; i++) {
-			key.tuple.ipv6.saddr[i] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.all[i];
-			key.tuple.ipv6.daddr[i] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u3.all[i];
+			tuple.ipv6.saddr[i] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.all[i];
+			tuple.ipv6.daddr[i] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u3.all[i];
 		}
-		key.tuple.ipv6.sport = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u.all;
-		key.tuple.ipv6.dport = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u.all;
+		tuple.ipv6.sport = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u.all;
+		tuple.ipv6.dport = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u.all;
 		bpf_ct_release(ct);
 	}
 #endif
-	bpf_map_delete_elem(&nat64_fastpath_cache, &key);
+	__builtin_memcpy(&both_ports, &tuple.ipv6.sport, sizeof(both_ports));
+	c = fastpath_slot(tuple.ipv6.saddr, tuple.ipv6.daddr, both_ports, IPPROTO_TCP);
+	if (c && fastpath_slot_holds(c, tuple.ipv6.saddr, tuple.ipv6.daddr, both_ports, IPPROTO_TCP))
+		c->checked = 0;
 	return 0;
 }
 
@@ -404,42 +443,80 @@ static __always_inline int fastpath_fits_translator_link(struct __sk_buff *skb, 
 
 /*
  * A packet of a flow taken a moment ago: the one pass at once, or
- * FASTPATH_6TO4_GENERAL to ask conntrack and the FIB.
+ * FASTPATH_6TO4_GENERAL to ask conntrack and the FIB. Tried first on the
+ * LAN's hook, so it checks what nat64_fastpath() would check of the packet
+ * itself; anything it would punt or pass goes the general way, which then
+ * answers and counts as before.
  */
-__noinline int nat64_fastpath_6to4_cached(struct __sk_buff *skb, const struct fastpath_tuple_key *flow)
+__noinline int nat64_fastpath_6to4_cached(struct __sk_buff *skb)
 {
 	const struct nat64_config *cfg = config();
-	struct fastpath_tuple_key key;
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	__u32 l4 = ETH_HLEN + IPV6_HDR_LEN, ports, saddr[4], daddr[4];
 	struct fastpath_cached *c;
+	struct ipv6hdr *ip6;
+	__u8 proto;
 
-	if (!flow)
+	if (data + l4 + sizeof(struct udphdr) > data_end)
 		return FASTPATH_6TO4_GENERAL;
-	key = *flow;	/* as in fastpath_cache_note() */
-	c = bpf_map_lookup_elem(&nat64_fastpath_cache, &key);
-	if (!c || c->cfg_gen != nat64.cfg_active || bpf_jiffies64() - c->checked >= FASTPATH_CACHE_JIFFIES ||
-	    !fastpath_length_exact(skb))
+	ip6 = data + ETH_HLEN;
+	if (((struct ethhdr *)data)->h_proto != bpf_htons(ETH_P_IPV6) || ip6->version != 6 || ip6->hop_limit <= 1)
+		return FASTPATH_6TO4_GENERAL;
+	proto = ip6->nexthdr;
+	if (proto == IPPROTO_TCP) {
+		if (data + l4 + sizeof(struct tcphdr) > data_end ||
+		    (*((__u8 *)data + l4 + TCP_FLAGS_OFF) & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)))
+			return FASTPATH_6TO4_GENERAL;
+	} else if (proto != IPPROTO_UDP || ((struct udphdr *)(data + l4))->check == 0) {
+		return FASTPATH_6TO4_GENERAL;
+	}
+	if (!fastpath_length_exact(skb))
+		return FASTPATH_6TO4_GENERAL;
+	__builtin_memcpy(saddr, &ip6->saddr, 16);
+	__builtin_memcpy(daddr, &ip6->daddr, 16);
+	__builtin_memcpy(&ports, data + l4, sizeof(ports));
+
+	c = fastpath_slot(saddr, daddr, ports, proto);
+	if (!c || !fastpath_slot_holds(c, saddr, daddr, ports, proto) || c->cfg_gen != nat64.cfg_active ||
+	    bpf_jiffies64() - c->checked >= FASTPATH_CACHE_JIFFIES)
+		return FASTPATH_6TO4_GENERAL;
+	if (bpf_csum_update(skb, 0) >= 0)	/* CHECKSUM_COMPLETE: see nat64_fastpath() */
 		return FASTPATH_6TO4_GENERAL;
 	/* the MTU checks passed for packets up to max_len; a GSO packet's segments are checked here */
 	if (skb->gso_size ? !fastpath_fits_translator_link(skb, cfg) : skb->len > c->max_len)
 		return FASTPATH_6TO4_GENERAL;
-	return nat64_fastpath_6to4_apply(skb, &c->x, flow->proto);
+	return nat64_fastpath_6to4_apply(skb, &c->x, proto);
 }
 
-/*
- * 6.1's map helpers take key and value on the stack, not as a global
- * function's arguments: the copies live in a frame of their own, off the
- * deepest call chain (nat64_fastpath_6to4_apply()'s).
- */
-__noinline int fastpath_cache_note(const struct fastpath_tuple_key *flow, const struct fastpath_cached *c)
+/* The packet (untouched yet) and its one pass, kept in the flow's slot. */
+__noinline int fastpath_cache_note(struct __sk_buff *skb, __u32 proto, const struct fastpath_6to4 *x)
 {
-	struct fastpath_tuple_key key;
-	struct fastpath_cached value;
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	__u32 l4 = ETH_HLEN + IPV6_HDR_LEN, ports, saddr[4], daddr[4];
+	struct fastpath_cached *c;
+	struct ipv6hdr *ip6;
 
-	if (!flow || !c)
+	if (!x || data + l4 + sizeof(ports) > data_end)
 		return 0;
-	key = *flow;
-	value = *c;
-	return bpf_map_update_elem(&nat64_fastpath_cache, &key, &value, BPF_ANY);
+	ip6 = data + ETH_HLEN;
+	__builtin_memcpy(saddr, &ip6->saddr, 16);
+	__builtin_memcpy(daddr, &ip6->daddr, 16);
+	__builtin_memcpy(&ports, data + l4, sizeof(ports));
+	c = fastpath_slot(saddr, daddr, ports, proto);
+	if (!c)
+		return 0;
+	c->checked = 0;
+	fastpath_slot_barrier();
+	__builtin_memcpy(c->flow.saddr, saddr, 16);
+	__builtin_memcpy(c->flow.daddr, daddr, 16);
+	c->flow.ports = ports;
+	c->flow.proto = proto;
+	c->cfg_gen = nat64.cfg_active;
+	c->max_len = skb->gso_size ? 0 : skb->len;
+	c->x = *x;
+	fastpath_slot_barrier();
+	c->checked = bpf_jiffies64();
+	return 0;
 }
 
 /*
@@ -451,46 +528,41 @@ __noinline int fastpath_cache_note(const struct fastpath_tuple_key *flow, const 
  * answers as on its own hook. tests/fuzz/fuzz_fastpath.py holds the
  * output to xlat_6to4's.
  */
-__noinline int nat64_fastpath_6to4(struct __sk_buff *skb, const struct fastpath_tuple_key *flow,
-				   const struct fastpath_nat *nat, __be32 daddr4)
+__noinline int nat64_fastpath_6to4(struct __sk_buff *skb, __u32 proto, const struct fastpath_nat *nat,
+				   __be32 daddr4)
 {
 	const struct nat64_config *cfg = config();
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
-	__u32 bytes = skb->len, payload_len, tot_len;
-	struct fastpath_cached c = {
-		.cfg_gen = nat64.cfg_active,
-		.x = { .rt = { .rc = -1, .ifindex = cfg->v6_ifindex }, .daddr4 = daddr4 },	/* input from the translator link */
+	struct fastpath_6to4 x = {
+		.rt = { .rc = -1, .ifindex = cfg->v6_ifindex },	/* input from the translator link */
+		.daddr4 = daddr4,
 	};
 	struct ipv6hdr *ip6;
+	__u32 tot_len;
 
-	if (!flow || !nat || !(cfg->flags & NAT64_F_REDIRECT) || (cfg->flags & NAT64_F_ROUTER_MODE) ||
-	    is_multicast4(daddr4))
+	if (!nat || !(cfg->flags & NAT64_F_REDIRECT) || (cfg->flags & NAT64_F_ROUTER_MODE) || is_multicast4(daddr4))
 		return FASTPATH_6TO4_GENERAL;
 	if (data + ETH_HLEN + IPV6_HDR_LEN > data_end)
 		return FASTPATH_6TO4_GENERAL;
 	ip6 = data + ETH_HLEN;
-	payload_len = bpf_ntohs(ip6->payload_len);
+	tot_len = IPV4_HDR_LEN + bpf_ntohs(ip6->payload_len);
 	if (!fastpath_length_exact(skb) || is_link_scoped6(&ip6->daddr))
 		return FASTPATH_6TO4_GENERAL;
-	if (addr6to4(cfg, (const struct in6_addr *)nat->addr, &c.x.saddr4))
+	if (addr6to4(cfg, (const struct in6_addr *)nat->addr, &x.saddr4))
 		return FASTPATH_6TO4_GENERAL;
-	c.x.port = nat->port;
+	x.port = nat->port;
 
-	tot_len = IPV4_HDR_LEN + payload_len;
 	/* as 6to4 routes it: GSO packets are checked per segment, not here */
-	nat64_route_ipv4(skb, c.x.saddr4, daddr4, skb->gso_size ? 0 : tot_len, &c.x.rt);
-	if (c.x.rt.rc != BPF_FIB_LKUP_RET_SUCCESS && c.x.rt.rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+	nat64_route_ipv4(skb, x.saddr4, daddr4, skb->gso_size ? 0 : tot_len, &x.rt);
+	if (x.rt.rc != BPF_FIB_LKUP_RET_SUCCESS && x.rt.rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return FASTPATH_6TO4_GENERAL;	/* no route, or too big: 6to4 answers */
 	if (cfg->mtu_v4 && tot_len > cfg->mtu_v4 && !skb->gso_size && tot_len > IPV4_DF_THRESHOLD)
 		return FASTPATH_6TO4_GENERAL;	/* its Packet Too Big (RFC 7915 §5.1) */
 
 	/* a neighbour to resolve is bpf_redirect_neigh()'s each time, not a route to keep */
-	if (c.x.rt.rc == BPF_FIB_LKUP_RET_SUCCESS && !cfg->mtu_v4) {
-		c.checked = bpf_jiffies64();
-		c.max_len = skb->gso_size ? 0 : bytes;
-		fastpath_cache_note(flow, &c);
-	}
-	return nat64_fastpath_6to4_apply(skb, &c.x, flow->proto);
+	if (x.rt.rc == BPF_FIB_LKUP_RET_SUCCESS && !cfg->mtu_v4)
+		fastpath_cache_note(skb, proto, &x);
+	return nat64_fastpath_6to4_apply(skb, &x, proto);
 }
 
 /*
@@ -542,8 +614,7 @@ static __always_inline int fastpath_send_ipv6(struct __sk_buff *skb, const struc
 static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct nat64_config *cfg, int after_4to6)
 {
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
-	struct fastpath_tuple_key flow = {};
-	struct bpf_sock_tuple *tuple = &flow.tuple;
+	struct bpf_sock_tuple tuple = {};
 	struct bpf_fib_lookup fib = {};
 	struct ipv6hdr *ip6;
 	struct fastpath_nat nat = {};
@@ -554,6 +625,14 @@ static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct na
 	__u8 proto;
 	int r, csum_flags, to_ipv4 = 1;
 
+	if (!after_4to6) {
+		/* a flow taken a moment ago: client, prefix and hairpin were checked then */
+		r = nat64_fastpath_6to4_cached(skb);
+		if (r != FASTPATH_6TO4_GENERAL)
+			return r;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
 	if (data + l4 > data_end)
 		return after_4to6 ? fastpath_punt(skb, cfg, 1, NAT64_CNT_FASTPATH_PUNT_HEADER) : TC_ACT_OK;
 	ip6 = data + ETH_HLEN;
@@ -606,17 +685,11 @@ static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct na
 		return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_HEADER);
 	ip6 = data + ETH_HLEN;
 	__builtin_memcpy(ports, data + l4, 4);
-	__builtin_memcpy(tuple->ipv6.saddr, &ip6->saddr, 16);
-	__builtin_memcpy(tuple->ipv6.daddr, &ip6->daddr, 16);
-	tuple->ipv6.sport = ports[0];
-	tuple->ipv6.dport = ports[1];
-	flow.proto = proto;
+	__builtin_memcpy(tuple.ipv6.saddr, &ip6->saddr, 16);
+	__builtin_memcpy(tuple.ipv6.daddr, &ip6->daddr, 16);
+	tuple.ipv6.sport = ports[0];
+	tuple.ipv6.dport = ports[1];
 
-	if (!after_4to6) {
-		r = nat64_fastpath_6to4_cached(skb, &flow);
-		if (r != FASTPATH_6TO4_GENERAL)
-			return r;
-	}
 	/*
 	 * The slow path routes a client's packet into the translator link,
 	 * whose MTU (the WAN's + 20) the kernel's IPv6 forwarding checks: a
@@ -626,24 +699,24 @@ static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct na
 	if (want_dir == IP_CT_DIR_ORIGINAL && !fastpath_fits_translator_link(skb, cfg))
 		return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_ROUTE);
 
-	r = nat64_fastpath_entry(skb, tuple, proto, want_dir, &nat);
+	r = nat64_fastpath_entry(skb, &tuple, proto, want_dir, &nat);
 	if (r)
 		return fastpath_punt(skb, cfg, after_4to6, r);
 
 	if (!after_4to6) {
-		r = nat64_fastpath_6to4(skb, &flow, &nat, v4);
+		r = nat64_fastpath_6to4(skb, proto, &nat, v4);
 		if (r != FASTPATH_6TO4_GENERAL)
 			return r;
 	}
 	if (want_dir == IP_CT_DIR_ORIGINAL) {
-		__builtin_memcpy(old_addr, tuple->ipv6.saddr, 16);
+		__builtin_memcpy(old_addr, tuple.ipv6.saddr, 16);
 		old_port = ports[0];
 	} else {
-		__builtin_memcpy(old_addr, tuple->ipv6.daddr, 16);
+		__builtin_memcpy(old_addr, tuple.ipv6.daddr, 16);
 		old_port = ports[1];
 		/* a NAT46 client's reply goes on to IPv4; a native client's stays IPv6 */
 		to_ipv4 = addr6to4(cfg, (const struct in6_addr *)nat.addr, &v4) == 0;
-		if (!to_ipv4 && fastpath_route_ipv6(skb, cfg, (const struct in6_addr *)tuple->ipv6.saddr, nat.addr,
+		if (!to_ipv4 && fastpath_route_ipv6(skb, cfg, (const struct in6_addr *)tuple.ipv6.saddr, nat.addr,
 						    skb->gso_size ? 0 : bytes - ETH_HLEN, &fib))
 			return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_ROUTE);
 	}
