@@ -25,6 +25,10 @@ SENDER6 = str(xlat.embed(T.NAT64_PREFIX + "/96", T.INET_WAN_ADDR))   # 64:ff9b:1
 TABLE = "64"
 RULE_PRIORITY = 1064
 PORT = 6100
+# ip6mr (CONFIG_IPV6_MROUTE): where the kernel has it, its /proc files are in every namespace
+HAVE_IP6MR = Path("/proc/net/ip6_mr_vif").exists()
+needs_ip6mr = pytest.mark.skipif(not HAVE_IP6MR, reason="kernel without IPv6 multicast routing "
+                                 "(CONFIG_IPV6_MROUTE); test_kernel_without_ip6mr_keeps_the_gateway_working")
 
 
 def _start(topo, role, *args):
@@ -105,6 +109,7 @@ def rx_gatewayd(make_gatewayd):
     return make_gatewayd(config_text=CONF)
 
 
+@needs_ip6mr
 def test_ipv4_group_reaches_ipv6_listener(rx_gatewayd, topo):
     g = rx_gatewayd
     wait_for(lambda: T.MCAST_GROUP4 in wan_groups(topo), what="IGMP membership on wan0")
@@ -128,6 +133,7 @@ def capture6(topo, seconds, port=PORT):
     return _start(topo, "lan6", "capture6", "eth0", str(port), str(seconds))
 
 
+@needs_ip6mr
 def test_unmapped_and_link_local_groups_stay_out(rx_gatewayd, topo):
     """Nothing of an unmapped group or of 224.0.0.0/24 reaches the LAN (a
     frame capture on lan6, below any membership); a mapped burst on the
@@ -153,6 +159,7 @@ def test_unmapped_and_link_local_groups_stay_out(rx_gatewayd, topo):
                                      for f in frames), frames
 
 
+@needs_ip6mr
 def test_both_directions_at_once(rx_gatewayd, topo):
     """lan6 sends to the IPv6 group (out as IPv4) while inet sends to the IPv4
     group (in as IPv6), on one map, at the same time."""
@@ -172,6 +179,7 @@ def test_both_directions_at_once(rx_gatewayd, topo):
     check_received(got6, 50, ttl=9)
 
 
+@needs_ip6mr
 def test_map_removed_while_traffic_flows(rx_gatewayd, topo):
     """A runtime map, then RemoveStaticMap while inet keeps sending: the
     listener got datagrams before, and none the kernel received after the
@@ -199,6 +207,7 @@ def test_map_removed_while_traffic_flows(rx_gatewayd, topo):
     assert T.MCAST_GROUP4 in wan_groups(topo) and mroute_entry(topo, T.MCAST_GROUP6) is not None
 
 
+@needs_ip6mr
 def test_reload_and_link_recreation_followed(make_gatewayd, topo):
     g = make_gatewayd(config_text=CONF)
     wait_for(lambda: T.MCAST_GROUP4 in wan_groups(topo), what="IGMP membership on wan0")
@@ -238,6 +247,7 @@ def test_reload_and_link_recreation_followed(make_gatewayd, topo):
     check_received(finish(lis)["received"], 20, ttl=8)
 
 
+@needs_ip6mr
 def test_stop_and_restart_leave_nothing(make_gatewayd, topo):
     g = make_gatewayd(config_text=CONF)
     wait_for(lambda: T.MCAST_GROUP4 in wan_groups(topo), what="IGMP membership on wan0")
@@ -263,6 +273,7 @@ def test_stop_and_restart_leave_nothing(make_gatewayd, topo):
     assert raw6_sockets(topo) == []
 
 
+@needs_ip6mr
 def test_without_lan_interface_nothing_is_taken(gatewayd, topo):
     """The reference configuration (no LANInterface=): no table, rule or membership."""
     assert mroutes(topo).strip() == "" and mrules(topo) == []
@@ -283,6 +294,7 @@ def test_bad_lan_interface_refused(tmp_path, value, error):
     assert r.returncode != 0 and "[Multicast] LANInterface=" in r.stderr and error in r.stderr, r.stderr
 
 
+@needs_ip6mr
 def test_bad_reload_changes_nothing(rx_gatewayd, topo):
     g = rx_gatewayd
     wait_for(lambda: T.MCAST_GROUP4 in wan_groups(topo), what="IGMP membership on wan0")
@@ -296,3 +308,15 @@ def test_bad_reload_changes_nothing(rx_gatewayd, topo):
     lis = listen6(topo, 10, 10)
     send4(topo, T.MCAST_GROUP4, 10, ttl=8)
     check_received(finish(lis)["received"], 10, ttl=8)
+
+
+@pytest.mark.skipif(HAVE_IP6MR, reason="the kernel has IPv6 multicast routing")
+def test_kernel_without_ip6mr_keeps_the_gateway_working(rx_gatewayd, topo):
+    """Without ip6mr the daemon says why this direction is off and translates as before."""
+    g = rx_gatewayd
+    wait_for(lambda: "Failed to take IPv6 multicast routing table" in g.log_text(), what="the daemon's error")
+    assert "multicast from the WAN is not forwarded" in g.log_text()
+    before = g.statistics()["packets-6to4"]
+    r = T.ping(topo, "lan6", SENDER6, count=3)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert g.statistics()["packets-6to4"] - before == 3
