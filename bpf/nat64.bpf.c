@@ -327,6 +327,16 @@ int xlat_4to6(struct __sk_buff *skb)
 
 	if (data + ETH_HLEN > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
 		return pass();
+	/* a reply of a flow the fast path took a moment ago (lib/fastpath.h) */
+	if ((cfg->flags & NAT64_F_FASTPATH) && !hairpin &&
+	    !(cfg->nat46_ifindex && ctx_read_u32(skb, ifindex) == cfg->nat46_ifindex)) {
+		int r = nat64_fastpath_4to6_cached(skb);
+
+		if (r != FASTPATH_6TO4_GENERAL)
+			return r;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
 	if (data + ETH_HLEN + IPV4_HDR_LEN > data_end)
 		return drop(NAT64_CNT_DROP_MALFORMED);
 	__builtin_memcpy(&ip, data + ETH_HLEN, sizeof(ip));
@@ -585,8 +595,12 @@ int xlat_4to6(struct __sk_buff *skb)
 		return mcast_rx_finish(skb, cfg, &ip6.daddr, bytes);
 	/* established flows: de-NAT and on in this pass (lib/fastpath.h) */
 	if ((cfg->flags & NAT64_F_FASTPATH) && !hairpin && !is_fragment && !split &&
-	    (ip.protocol == IPPROTO_TCP || ip.protocol == IPPROTO_UDP))
+	    (ip.protocol == IPPROTO_TCP || ip.protocol == IPPROTO_UDP)) {
+		/* the reply's IPv4 tuple, to name its slot of nat64_fastpath_reply_cache */
+		cb_write(skb, FASTPATH_CB_SADDR4, ip.saddr);
+		cb_write(skb, FASTPATH_CB_DADDR4, ip.daddr);
 		bpf_tail_call(skb, &nat64_fastpath_progs, FASTPATH_PROG_AFTER_4TO6);
+	}
 	return finish_4to6(skb, cfg, hairpin);
 }
 

@@ -47,6 +47,10 @@ enum nat64_flags {
 	/* Established NAT66 flows take the fast path (bpf/lib/fastpath.h): the
 	 * conntrack entry's NAT applied and the packet sent on in one pass. */
 	NAT64_F_FASTPATH		= 1U << 9,
+	/* The fast path asks conntrack and the FIB for every packet, keeping
+	 * nothing (nat64-xlat-run --fastpath-uncached: the fuzzers' reference
+	 * for the cached one pass; the daemon never sets it). */
+	NAT64_F_FASTPATH_UNCACHED	= 1U << 10,
 };
 
 struct nat64_prefix {
@@ -116,6 +120,7 @@ struct nat64_eam {
 	X(ICMP_SENT,		"icmp-errors-sent",	"ICMP errors the translator originated")	\
 	X(FASTPATH_6TO4,	"fastpath-6to4",	"clients' packets of established flows NATed, translated and sent on in one pass (FastPath=yes)")	\
 	X(FASTPATH_4TO6,	"fastpath-4to6",	"replies of established flows translated, de-NATed and sent on in one pass (FastPath=yes)")	\
+	X(FASTPATH_CACHED,	"fastpath-cached",	"of those (both ways), packets whose flow the fast path had checked with conntrack and the FIB within the last two ticks")	\
 	X(FASTPATH_PUNT_HEADER,	"fastpath-punt-header",	"fast path: not TCP or UDP right after the IPv6 header (extension headers, fragments, ICMP), or UDP checksum 0: the slow path")	\
 	X(FASTPATH_PUNT_TCP_CONTROL, "fastpath-punt-tcp-control", "fast path: TCP SYN, FIN or RST, left to conntrack's state machine on the slow path")	\
 	X(FASTPATH_PUNT_NO_ENTRY, "fastpath-punt-no-entry", "fast path: no conntrack entry (a first packet): the slow path")	\

@@ -120,6 +120,7 @@ static void help(void) {
                "  --wan-ifindex N      the WAN's ifindex (reverse multicast arrives there)\n"
                "  --translator-ifindex N  the translator link's ifindex (the fast path checks its MTU)\n"
                "  --fastpath-client P/LEN  FastPath=yes with this client prefix (repeatable)\n"
+               "  --fastpath-uncached  the fast path keeps no flow: conntrack and the FIB every packet\n"
                "  --counter-changes    each answer ends with the counters its run moved\n");
 }
 
@@ -128,7 +129,7 @@ int main(int argc, char *argv[]) {
                 ARG_PREFIX = 0x100, ARG_NO_PREFIX, ARG_EAM, ARG_POOL4, ARG_PORT_RANGE, ARG_SELF4, ARG_SELF6,
                 ARG_6791_4, ARG_6791_6, ARG_LOWEST, ARG_MTU6, ARG_MTU4, ARG_ROUTER, ARG_UDP0, ARG_COUNTERS,
                 ARG_REDIRECT, ARG_BASELINE, ARG_MCAST_RX, ARG_WAN_IFINDEX, ARG_FASTPATH_CLIENT,
-                ARG_COUNTER_CHANGES, ARG_TRANSLATOR_IFINDEX,
+                ARG_COUNTER_CHANGES, ARG_TRANSLATOR_IFINDEX, ARG_FASTPATH_UNCACHED,
         };
         static const struct option options[] = {
                 { "help",            no_argument,       NULL, 'h' },
@@ -154,6 +155,7 @@ int main(int argc, char *argv[]) {
                 { "fastpath-client", required_argument, NULL, ARG_FASTPATH_CLIENT },
                 { "counter-changes", no_argument,       NULL, ARG_COUNTER_CHANGES },
                 { "translator-ifindex", required_argument, NULL, ARG_TRANSLATOR_IFINDEX },
+                { "fastpath-uncached", no_argument,     NULL, ARG_FASTPATH_UNCACHED },
                 {}
         };
         _cleanup_(translator_freep) Translator *t = NULL;
@@ -288,6 +290,9 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_COUNTER_CHANGES:
                         counter_changes = true;
+                        break;
+                case ARG_FASTPATH_UNCACHED:
+                        cfg->flags |= NAT64_F_FASTPATH_UNCACHED;
                         break;
                 default:
                         return 2;

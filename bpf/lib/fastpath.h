@@ -290,6 +290,12 @@ struct {
 	__type(value, struct fastpath_cached);
 } nat64_fastpath_cache SEC(".maps");
 
+/* A slot of either cache from the XOR of its flow's words. */
+static __always_inline __u32 fastpath_slot_index(__u32 folded)
+{
+	return (folded * FASTPATH_HASH_MULTIPLIER) >> (32 - FASTPATH_CACHE_SLOTS_ORDER);
+}
+
 static __always_inline struct fastpath_cached *fastpath_slot(const __u32 saddr[4], const __u32 daddr[4],
 							     __u32 ports, __u32 proto)
 {
@@ -297,7 +303,7 @@ static __always_inline struct fastpath_cached *fastpath_slot(const __u32 saddr[4
 
 	for (int i = 0; i < 4; i++)
 		h ^= saddr[i] ^ daddr[i];
-	slot = (h * FASTPATH_HASH_MULTIPLIER) >> (32 - FASTPATH_CACHE_SLOTS_ORDER);
+	slot = fastpath_slot_index(h);
 	return bpf_map_lookup_elem(&nat64_fastpath_cache, &slot);
 }
 
@@ -315,14 +321,88 @@ static __always_inline int fastpath_slot_holds(const struct fastpath_cached *c, 
 #define fastpath_slot_barrier()	asm volatile("" ::: "memory")
 
 /*
- * A TCP SYN, FIN or RST changes the flow's state in conntrack: its cached
- * "yes" goes with it, so the flow's next packets ask conntrack again (the
- * last ACK of a close must reach it). A reply names the flow by its
- * original tuple only through the entry.
+ * Replies likewise, from the WAN toward a native IPv6 client: the slot is
+ * found by the IPv4 packet as it arrives, and holds what 4to6 and the
+ * de-NAT made of the flow's last reply that went the general way, so that
+ * the next ones are translated, de-NATed and sent to the LAN in one pass
+ * (nat64_fastpath_4to6_cached()). xlat_4to6 passes the IPv4 addresses to
+ * the fast path in cb[], which the tail call keeps.
+ */
+#define FASTPATH_CB_SADDR4	1
+#define FASTPATH_CB_DADDR4	2
+
+struct fastpath_reply_flow {
+	__be32 saddr4, daddr4;
+	__u32 ports;		/* source and destination port, as in the packet */
+	__u32 proto;
+};
+
+/* What the one pass toward the client needs: the addresses after 4to6 and the de-NAT, the LAN route. */
+struct fastpath_4to6 {
+	__u32 saddr6[4];	/* the server, as 4to6 maps it */
+	__u32 daddr6[4];	/* the client */
+	__be16 port;		/* the client's port */
+	__u16 pad;
+	__u32 ifindex;
+	__u8 dmac[ETH_ALEN], smac[ETH_ALEN];
+};
+
+struct fastpath_reply_cached {
+	__u64 checked;		/* as in struct fastpath_cached */
+	struct fastpath_reply_flow flow;
+	__u32 cfg_gen;
+	__u32 max_len;		/* the IPv6 length that passed the LAN's MTU (0: none, GSO only) */
+	struct fastpath_4to6 x;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FASTPATH_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fastpath_reply_cached);
+} nat64_fastpath_reply_cache SEC(".maps");
+
+static __always_inline void cb_write(struct __sk_buff *skb, const int i, __u32 v)
+{
+	asm volatile("*(u32 *)(%[skb] + %[off]) = %[v]"
+		     :: [skb] "r"(skb), [off] "i"(offsetof(struct __sk_buff, cb[0]) + i * sizeof(__u32)), [v] "r"(v)
+		     : "memory");
+}
+
+static __always_inline struct fastpath_reply_cached *fastpath_reply_slot(const struct fastpath_reply_flow *f)
+{
+	__u32 slot = fastpath_slot_index(f->saddr4 ^ f->daddr4 ^ f->ports ^ f->proto);
+
+	return bpf_map_lookup_elem(&nat64_fastpath_reply_cache, &slot);
+}
+
+static __always_inline int fastpath_reply_slot_holds(const struct fastpath_reply_cached *c,
+						     const struct fastpath_reply_flow *f)
+{
+	return !((c->flow.saddr4 ^ f->saddr4) | (c->flow.daddr4 ^ f->daddr4) | (c->flow.ports ^ f->ports) |
+		 (c->flow.proto ^ f->proto));
+}
+
+static __always_inline void fastpath_reply_forget(const struct fastpath_reply_flow *f)
+{
+	struct fastpath_reply_cached *c = fastpath_reply_slot(f);
+
+	if (c && fastpath_reply_slot_holds(c, f))
+		c->checked = 0;
+}
+
+/*
+ * A TCP SYN, FIN or RST changes the flow's state in conntrack: the flow's
+ * cached "yes" goes with it, both ways, so its next packets ask conntrack
+ * again (the last ACK of a close must reach it). The other direction's
+ * slot is named by the entry's other tuple; a reply, after 4to6, also by
+ * the IPv4 addresses 4to6 left in cb[].
  */
 __noinline int nat64_fastpath_forget(struct __sk_buff *skb, int after_4to6)
 {
+	const struct nat64_config *cfg = config();
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	struct fastpath_reply_flow reply = { .proto = IPPROTO_TCP };
 	struct bpf_sock_tuple tuple = {};
 	struct ipv6hdr *ip6 = data + ETH_HLEN;
 	__be16 *ports = (void *)(ip6 + 1);
@@ -335,21 +415,40 @@ __noinline int nat64_fastpath_forget(struct __sk_buff *skb, int after_4to6)
 	__builtin_memcpy(tuple.ipv6.daddr, &ip6->daddr, 16);
 	tuple.ipv6.sport = ports[0];
 	tuple.ipv6.dport = ports[1];
-#ifndef NAT64_FASTPATH_STUB
 	if (after_4to6) {
+		reply.saddr4 = ctx_read_u32(skb, cb[FASTPATH_CB_SADDR4]);
+		reply.daddr4 = ctx_read_u32(skb, cb[FASTPATH_CB_DADDR4]);
+		__builtin_memcpy(&reply.ports, ports, sizeof(reply.ports));
+		fastpath_reply_forget(&reply);
+	}
+#ifndef NAT64_FASTPATH_STUB
+	{
 		struct bpf_ct_opts___local opts = { .netns_id = BPF_F_CURRENT_NETNS_ID, .l4proto = IPPROTO_TCP };
 		struct nf_conn *ct = bpf_skb_ct_lookup(skb, &tuple, sizeof(tuple.ipv6), &opts, NF_BPF_CT_OPTS_SZ);
+		__u32 server6[4], pool6[4];
+		__be16 reply_ports[2];
 
-		if (!ct)
-			return 0;
-		for (int i = 0; i < 4; i++) {
-			tuple.ipv6.saddr[i] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.all[i];
-			tuple.ipv6.daddr[i] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u3.all[i];
+		if (ct) {	/* else a client's packet names its flow itself */
+			for (int i = 0; i < 4; i++) {
+				tuple.ipv6.saddr[i] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u3.all[i];
+				tuple.ipv6.daddr[i] = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u3.all[i];
+				server6[i] = ct->tuplehash[IP_CT_DIR_REPLY].tuple.src.u3.all[i];
+				pool6[i] = ct->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u3.all[i];
+			}
+			tuple.ipv6.sport = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u.all;
+			tuple.ipv6.dport = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u.all;
+			reply_ports[0] = ct->tuplehash[IP_CT_DIR_REPLY].tuple.src.u.all;
+			reply_ports[1] = ct->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u.all;
+			bpf_ct_release(ct);
+			__builtin_memcpy(&reply.ports, reply_ports, sizeof(reply.ports));
+			/* a client's packet: the reply's IPv4 tuple, as it will come from the WAN */
+			if (!after_4to6 && !addr6to4(cfg, (const struct in6_addr *)server6, &reply.saddr4) &&
+			    !addr6to4(cfg, (const struct in6_addr *)pool6, &reply.daddr4))
+				fastpath_reply_forget(&reply);
 		}
-		tuple.ipv6.sport = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.src.u.all;
-		tuple.ipv6.dport = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.u.all;
-		bpf_ct_release(ct);
 	}
+#else
+	(void)cfg;
 #endif
 	__builtin_memcpy(&both_ports, &tuple.ipv6.sport, sizeof(both_ports));
 	c = fastpath_slot(tuple.ipv6.saddr, tuple.ipv6.daddr, both_ports, IPPROTO_TCP);
@@ -477,7 +576,8 @@ __noinline int nat64_fastpath_6to4_cached(struct __sk_buff *skb)
 	__builtin_memcpy(&ports, data + l4, sizeof(ports));
 
 	c = fastpath_slot(saddr, daddr, ports, proto);
-	if (!c || !fastpath_slot_holds(c, saddr, daddr, ports, proto) || c->cfg_gen != nat64.cfg_active ||
+	if (!c || (cfg->flags & NAT64_F_FASTPATH_UNCACHED) || !fastpath_slot_holds(c, saddr, daddr, ports, proto) ||
+	    c->cfg_gen != nat64.cfg_active ||
 	    bpf_jiffies64() - c->checked >= FASTPATH_CACHE_JIFFIES)
 		return FASTPATH_6TO4_GENERAL;
 	if (bpf_csum_update(skb, 0) >= 0)	/* CHECKSUM_COMPLETE: see nat64_fastpath() */
@@ -485,6 +585,7 @@ __noinline int nat64_fastpath_6to4_cached(struct __sk_buff *skb)
 	/* the MTU checks passed for packets up to max_len; a GSO packet's segments are checked here */
 	if (skb->gso_size ? !fastpath_fits_translator_link(skb, cfg) : skb->len > c->max_len)
 		return FASTPATH_6TO4_GENERAL;
+	count(NAT64_CNT_FASTPATH_CACHED);
 	return nat64_fastpath_6to4_apply(skb, &c->x, proto);
 }
 
@@ -514,6 +615,170 @@ __noinline int fastpath_cache_note(struct __sk_buff *skb, __u32 proto, const str
 	c->cfg_gen = nat64.cfg_active;
 	c->max_len = skb->gso_size ? 0 : skb->len;
 	c->x = *x;
+	fastpath_slot_barrier();
+	c->checked = bpf_jiffies64();
+	return 0;
+}
+
+/*
+ * The one pass for a reply from the WAN, once decided: what 4to6 and then
+ * the de-NAT would do to it. 4to6's pseudo-header change and the de-NAT's
+ * are one checksum update, the IPv6 header is written once, with the hop
+ * the IPv6 forwarding toward the client would count.
+ */
+__noinline int nat64_fastpath_4to6_apply(struct __sk_buff *skb, const struct fastpath_4to6 *x, __u32 proto)
+{
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	__u32 l4 = ETH_HLEN + IPV4_HDR_LEN, bytes = skb->len, check_off, diff;
+	struct ipv6hdr ip6 = {};
+	struct ethhdr *eth;
+	struct iphdr *ip;
+	__be16 old_port;
+	int csum_flags;
+
+	if (!x || data + l4 + sizeof(struct udphdr) > data_end)
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	ip = data + ETH_HLEN;
+
+	/* RFC 7915 §4.1, as xlat_4to6 sets them */
+	ip6.version = 6;
+	ip6.priority = ip->tos >> 4;
+	ip6.flow_lbl[0] = ip->tos << 4;
+	ip6.payload_len = bpf_htons(bpf_ntohs(ip->tot_len) - IPV4_HDR_LEN);
+	ip6.nexthdr = proto;
+	ip6.hop_limit = ip->ttl - 1;
+	__builtin_memcpy(&ip6.saddr, x->saddr6, 16);
+	__builtin_memcpy(&ip6.daddr, x->daddr6, 16);
+
+	old_port = ((struct udphdr *)(data + l4))->dest;
+	diff = pseudo_diff_4to6_inline(ip->saddr, ip->daddr, &ip6);
+	check_off = l4 + (proto == IPPROTO_TCP ? offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
+	csum_flags = proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	if (bpf_l4_csum_replace(skb, check_off, 0, diff, BPF_F_PSEUDO_HDR | csum_flags) ||
+	    bpf_l4_csum_replace(skb, check_off, old_port, x->port, sizeof(x->port) | csum_flags))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IPV6), 0))
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	if (skb->gso_size) {
+		/* as xlat_4to6: segments keep inside the MTU, 20 more header bytes each */
+		if (bpf_skb_adjust_room(skb, IPV6_HDR_LEN - IPV4_HDR_LEN, BPF_ADJ_ROOM_NET, 0) == 0)
+			bpf_skb_adjust_room(skb, -(IPV6_HDR_LEN - IPV4_HDR_LEN), BPF_ADJ_ROOM_NET,
+					    BPF_F_ADJ_ROOM_FIXED_GSO);
+	}
+
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (data + ETH_HLEN + IPV6_HDR_LEN + sizeof(struct udphdr) > data_end)
+		return drop(NAT64_CNT_DROP_INTERNAL);
+	eth = data;
+	eth->h_proto = bpf_htons(ETH_P_IPV6);
+	__builtin_memcpy(eth->h_dest, x->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, x->smac, ETH_ALEN);
+	__builtin_memcpy(data + ETH_HLEN, &ip6, sizeof(ip6));
+	((struct udphdr *)(data + ETH_HLEN + IPV6_HDR_LEN))->dest = x->port;
+
+	count_translated(NAT64_CNT_PKTS_4TO6, bytes);
+	count(NAT64_CNT_FASTPATH_4TO6);
+	count(NAT64_CNT_FASTPATH_CACHED);
+	return bpf_redirect(x->ifindex, 0);
+}
+
+/*
+ * A reply from the WAN of a flow taken a moment ago, at the top of
+ * xlat_4to6: the one pass at once, or FASTPATH_6TO4_GENERAL for 4to6 and
+ * the fast path after it, which then answer and count as before. What
+ * they would check of the packet itself is checked here; what they
+ * decided of the flow (ours, in PortRange=, not spoofed, established,
+ * routed) is the slot's.
+ */
+__noinline int nat64_fastpath_4to6_cached(struct __sk_buff *skb)
+{
+	const struct nat64_config *cfg = config();
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	__u32 l4 = ETH_HLEN + IPV4_HDR_LEN, tot_len, out_len, limit;
+	struct fastpath_reply_flow flow = {};
+	struct fastpath_reply_cached *c;
+	struct iphdr *ip;
+
+	if (data + l4 + sizeof(struct udphdr) > data_end)
+		return FASTPATH_6TO4_GENERAL;
+	ip = data + ETH_HLEN;
+	if (((struct ethhdr *)data)->h_proto != bpf_htons(ETH_P_IP) || ip->version != 4 ||
+	    ip->ihl != IPV4_HDR_LEN / 4 || (ip->frag_off & bpf_htons(IP_MF | IP_OFFMASK)) || ip->ttl <= 1)
+		return FASTPATH_6TO4_GENERAL;
+	tot_len = bpf_ntohs(ip->tot_len);
+	if (ETH_HLEN + tot_len != skb->len)	/* padding, or a lie: 4to6's */
+		return FASTPATH_6TO4_GENERAL;
+	if (ip->protocol == IPPROTO_TCP) {
+		if (data + l4 + sizeof(struct tcphdr) > data_end || tot_len < IPV4_HDR_LEN + sizeof(struct tcphdr) ||
+		    (*((__u8 *)data + l4 + TCP_FLAGS_OFF) & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)))
+			return FASTPATH_6TO4_GENERAL;
+	} else if (ip->protocol != IPPROTO_UDP || tot_len < IPV4_HDR_LEN + sizeof(struct udphdr) ||
+		   ((struct udphdr *)(data + l4))->check == 0) {	/* RFC 7915 §4.5: 4to6 computes it */
+		return FASTPATH_6TO4_GENERAL;
+	}
+	if (!ipv4_hdr_valid(ip))
+		return FASTPATH_6TO4_GENERAL;
+
+	flow.saddr4 = ip->saddr;
+	flow.daddr4 = ip->daddr;
+	__builtin_memcpy(&flow.ports, data + l4, sizeof(flow.ports));
+	flow.proto = ip->protocol;
+	c = fastpath_reply_slot(&flow);
+	if (!c || (cfg->flags & NAT64_F_FASTPATH_UNCACHED) || !fastpath_reply_slot_holds(c, &flow) ||
+	    c->cfg_gen != nat64.cfg_active ||
+	    bpf_jiffies64() - c->checked >= FASTPATH_CACHE_JIFFIES)
+		return FASTPATH_6TO4_GENERAL;
+	if (bpf_csum_update(skb, 0) >= 0)	/* CHECKSUM_COMPLETE: see nat64_fastpath() */
+		return FASTPATH_6TO4_GENERAL;
+
+	if (!skb->gso_size) {
+		/* 4to6's size rules (RFC 7915 §4.1, §6): what it would answer or split goes its way */
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		ip = data + ETH_HLEN;
+		if ((void *)(ip + 1) > data_end)
+			return FASTPATH_6TO4_GENERAL;
+		out_len = IPV6_HDR_LEN + tot_len - IPV4_HDR_LEN;
+		limit = cfg->lowest_ipv6_mtu ?: IPV6_MIN_MTU;
+		if (cfg->mtu_v6 && cfg->mtu_v6 < limit)
+			limit = cfg->mtu_v6;
+		if (ip->frag_off & bpf_htons(IP_DF) ? cfg->mtu_v6 && out_len > cfg->mtu_v6 : out_len > limit)
+			return FASTPATH_6TO4_GENERAL;
+		if (out_len > c->max_len)	/* the LAN's MTU passed for packets up to max_len */
+			return FASTPATH_6TO4_GENERAL;
+	}
+	return nat64_fastpath_4to6_apply(skb, &c->x, flow.proto);
+}
+
+/* A reply the fast path has just taken the general way (after 4to6, not yet de-NATed), kept in its slot. */
+__noinline int fastpath_reply_note(struct __sk_buff *skb, __u32 proto, const struct fastpath_nat *nat,
+				   const struct bpf_fib_lookup *fib)
+{
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	struct fastpath_reply_flow flow = { .proto = proto };
+	struct fastpath_reply_cached *c;
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
+
+	if (!nat || !fib || (void *)(ip6 + 1) + sizeof(flow.ports) > data_end)
+		return 0;
+	flow.saddr4 = ctx_read_u32(skb, cb[FASTPATH_CB_SADDR4]);
+	flow.daddr4 = ctx_read_u32(skb, cb[FASTPATH_CB_DADDR4]);
+	__builtin_memcpy(&flow.ports, ip6 + 1, sizeof(flow.ports));
+	c = fastpath_reply_slot(&flow);
+	if (!c)
+		return 0;
+	c->checked = 0;
+	fastpath_slot_barrier();
+	c->flow = flow;
+	c->cfg_gen = nat64.cfg_active;
+	c->max_len = skb->gso_size ? 0 : skb->len - ETH_HLEN;
+	__builtin_memcpy(c->x.saddr6, &ip6->saddr, 16);
+	__builtin_memcpy(c->x.daddr6, nat->addr, 16);
+	c->x.port = nat->port;
+	c->x.ifindex = fib->ifindex;
+	__builtin_memcpy(c->x.dmac, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(c->x.smac, fib->smac, ETH_ALEN);
 	fastpath_slot_barrier();
 	c->checked = bpf_jiffies64();
 	return 0;
@@ -719,6 +984,9 @@ static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct na
 		if (!to_ipv4 && fastpath_route_ipv6(skb, cfg, (const struct in6_addr *)tuple.ipv6.saddr, nat.addr,
 						    skb->gso_size ? 0 : bytes - ETH_HLEN, &fib))
 			return fastpath_punt(skb, cfg, after_4to6, NAT64_CNT_FASTPATH_PUNT_ROUTE);
+		/* as for 6to4: a neighbour to resolve is bpf_redirect_neigh()'s each time */
+		if (!to_ipv4 && fib.tot_len == BPF_FIB_LKUP_RET_SUCCESS && !(cfg->flags & NAT64_F_ROUTER_MODE))
+			fastpath_reply_note(skb, proto, &nat, &fib);
 	}
 
 	/* The rewrite: address and port with the L4 checksum, then the hop limit. */

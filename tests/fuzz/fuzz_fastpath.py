@@ -54,6 +54,12 @@ the counters its run moved):
     the opts.dir check; reachable because one configuration calls every
     address a client). Such frames must punt for that reason; the flows'
     own packets must be taken (a young UDP flow may punt udp-stream).
+Replies (fuzz_replies_here()): the flows' IPv4 replies as the WAN delivers
+them, byte-mutated (TTL, flags, lengths, fragment bits, options, TOS,
+checksum 0, bit flips), through xlat_4to6: a tool with
+--fastpath-uncached answers each the general way, a second one answers
+each twice in a row, the second time from the flow's slot where the
+general way took it; both answers must be the reference's.
 Violations are saved to tests/fuzz/crashes/ as fuzz_xlat.py saves its own
 (with the flows' conntrack lines: a replay needs such entries). Exit status
 1 when a property failed.
@@ -275,8 +281,8 @@ CONFIGS = [
 class Tool(xlat.Xlat):
     """nat64-xlat-run in this namespace, answers with their counter changes."""
 
-    def __init__(self, cfg):
-        super().__init__(*cfg.flags, "--translator-ifindex", str(translator_link()[0]),
+    def __init__(self, cfg, *extra):
+        super().__init__(*cfg.flags, "--translator-ifindex", str(translator_link()[0]), *extra,
                          counters=False, netns=False)
 
     @staticmethod
@@ -612,6 +618,173 @@ def check(cfg, flows, f, rv, out, moved):
     return outcome, None, False
 
 
+# ---------------------------------------------------------------------------
+# Replies from the WAN: the cached one pass against the general way
+#
+# The general way (4to6, its tail call into the fast path: conntrack, the
+# de-NAT, the FIB) is the one the rest of the suite holds to scapy and the
+# RFCs; a tool with --fastpath-uncached answers every frame that way. A
+# second tool answers each frame twice in a row, so that a frame the
+# general way took is answered from its flow's slot the second time
+# (nat64_fastpath_4to6_cached()). Both answers must be the reference's,
+# verdict, bytes and counters (fastpath-cached aside), and a frame the
+# reference took must have been taken from the slot the second time.
+
+REPLY_TAKEN = "fastpath-4to6"
+CACHED = "fastpath-cached"
+UDP_STREAM_PUNT = PUNT + "udp-stream"
+
+
+def ipv4_of(a):
+    """The IPv4 address in the last 32 bits of an IPv6 one (RFC 6052, /96)."""
+    return str(ipaddress.IPv4Address(int(a) & 0xFFFFFFFF))
+
+
+def reply_seeds(flows):
+    """(flow, frame) of each flow's replies as the WAN delivers them, scapy-built."""
+    from scapy.layers.inet import IP, TCP as sTCP, UDP as sUDP
+    from scapy.packet import Raw
+
+    data = bytes(range(256)) * 14
+    out = []
+    for f in flows:
+        for n in (0, 1, 20, 100, 512, 1200, 1232, 1240, 1260, 1280, 1400, 1452, 1480):
+            for flags, tos, ttl in (("DF", 0, 64), (0, 0xB8, 2), ("DF", 0x2A, 255)):
+                ip = IP(src=ipv4_of(f.dst), dst=ipv4_of(f.nat_src), ttl=ttl, tos=tos, flags=flags, id=n)
+                if f.proto == TCP:
+                    l4 = sTCP(sport=f.dport, dport=f.nat_sport, seq=2000, ack=1000, flags="A", window=512)
+                else:
+                    l4 = sUDP(sport=f.dport, dport=f.nat_sport)
+                out.append((f, ip / l4 / Raw(data[:n])))
+        if f.proto == TCP:
+            for fl in ("PA", "S", "SA", "F", "FA", "R", "U", "", "FSRPAUEC"):
+                out.append((f, IP(src=ipv4_of(f.dst), dst=ipv4_of(f.nat_src)) /
+                            sTCP(sport=f.dport, dport=f.nat_sport, flags=fl) / Raw(data[:40])))
+        else:
+            out.append((f, IP(src=ipv4_of(f.dst), dst=ipv4_of(f.nat_src)) /
+                        sUDP(sport=f.dport, dport=f.nat_sport, chksum=0) / Raw(data[:30])))
+    return [(f, fx.ETH4 + bytes(p)) for f, p in out]
+
+
+class ReplyMutator:
+    """Byte mutations of an IPv4 reply frame (IPv4 header at 14, no options)."""
+
+    def __init__(self, rng, seeds):
+        self.rng = rng
+        self.seeds = seeds
+
+    def mutate(self):
+        r = self.rng
+        _, frame = r.choice(self.seeds)
+        b = bytearray(frame)
+        for _ in range(r.choice((0, 0, 1, 1, 2))):
+            op = r.randrange(12)
+            if op == 0 and len(b) > 22:                 # TTL
+                b[22] = r.choice((0, 1, 2, 255))
+            elif op == 1 and len(b) > 47:               # TCP flags
+                b[47] = r.randrange(256)
+            elif op == 2:                               # truncate
+                del b[r.randrange(len(b) + 1):]
+            elif op == 3:                               # padding or junk after the datagram
+                b += bytes(r.randrange(1, 40))
+            elif op == 4 and len(b) > 17:               # Total Length lies
+                struct.pack_into("!H", b, 16, max(0, len(b) - 14 + r.choice((-9, -1, 1, 8, 300))))
+            elif op == 5 and len(b) > 21:               # fragment bits: MF, an offset, DF toggled
+                b[20] ^= r.choice((0x20, 0x40, 0x01))
+            elif op == 6 and len(b) > 37:               # an address or port bit
+                i = r.randrange(26, 38)
+                b[i] ^= 1 << r.randrange(8)
+            elif op == 7 and len(b) > 41:               # UDP checksum 0
+                b[40:42] = b"\0\0"
+            elif op == 8 and len(b) > 23:               # another protocol
+                b[23] = r.choice((1, 6, 17, 47, 58))
+            elif op == 9 and len(b) > 14:               # IHL (options or a lie)
+                b[14] = 0x40 | r.choice((4, 5, 6, 15))
+            elif op == 10 and len(b) > 15:              # TOS
+                b[15] = r.randrange(256)
+            elif b:
+                i = r.randrange(len(b))
+                b[i] ^= 1 << r.randrange(8)
+        frame = bytes(b)
+        if r.random() < 0.7:
+            frame = fx.fix_ipv4_header(frame)
+        if r.random() < 0.5:
+            frame = fx.fix_l4(frame)
+        return frame[:fx.MAX_FRAME]
+
+
+def slot_refuses(frame):
+    """Why nat64_fastpath_4to6_cached() leaves a frame to the general way whatever its slot says, or None."""
+    if len(frame) < 14 + 20 or frame[14] != 0x45:
+        return "IPv4 options"
+    if 14 + struct.unpack_from("!H", frame, 16)[0] != len(frame):
+        return "padding"
+    if frame[23] == UDP and frame[40:42] == b"\0\0":
+        return "UDP checksum 0"
+    return None
+
+
+def check_reply(frame, ref, first, second):
+    """None, or why the cached tool's answers to a frame are not the reference's."""
+    def plain(answer):
+        rv, out, moved = answer
+        return rv, out, {k: v for k, v in moved.items() if k != CACHED}
+
+    if ref[2].get(CACHED):
+        return "the uncached reference counted fastpath-cached"
+    if any(a[2].get(UDP_STREAM_PUNT) for a in (ref, first, second)):
+        return None     # the 2 s of a young UDP flow ran out in one tool and not yet in the other
+    for name, a in (("first", first), ("second", second)):
+        if plain(a) != plain(ref):
+            return (f"cached reply ({name} answer) is not the general way's (verdict {a[0]} vs {ref[0]}, "
+                    f"counters {a[2]} vs {ref[2]}, {'same' if a[1] == ref[1] else 'other'} bytes)")
+    return None
+
+
+def fuzz_replies_here(flows, packets, seed, failures, log=print):
+    """The reply direction's differential fuzzing (above); -> Counter of outcomes."""
+    rng = random.Random(seed ^ 0x4764)
+    seeds = reply_seeds(flows)
+    mut = ReplyMutator(rng, seeds)
+    cfg = CONFIGS[0]
+    stats = collections.Counter()
+    frames = [f for _, f in seeds] + [mut.mutate() for _ in range(packets)]
+    ref_tool = Tool(cfg, "--fastpath-uncached")
+    # the slots are per CPU: the tool answering each frame twice stays on one
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        tool = Tool(cfg)
+    finally:
+        os.sched_setaffinity(0, cpus)
+    try:
+        refs = ref_tool.run_many([("4to6", f) for f in frames])
+        got = tool.run_many([("4to6", f) for f in frames for _ in (0, 1)])
+    except xlat.XlatError as e:
+        failures.tool_failure(cfg, e)
+        return stats
+    finally:
+        ref_tool.close()
+        tool.close()
+    eligible = missed = 0
+    for i, (f, ref) in enumerate(zip(frames, refs)):
+        first, second = got[2 * i], got[2 * i + 1]
+        why = check_reply(f, ref, first, second)
+        stats["reply " + ("taken" if ref[2].get(REPLY_TAKEN) else f"rv={ref[0]}")] += 1
+        stats["reply cached"] += 1 if second[2].get(CACHED) else 0
+        if ref[2].get(REPLY_TAKEN) and not slot_refuses(f):
+            eligible += 1
+            missed += 0 if second[2].get(CACHED) else 1
+        if why:
+            failures.add(cfg, "4to6", 0, f, why, second[1])
+    # a slot lives two ticks (4-8 ms at HZ=250): a stall of the tool between a frame's two answers
+    # misses it now and then; a cache that is not used misses them all
+    if eligible and missed > eligible // 20:
+        failures.add(cfg, "4to6", 0, b"", f"{missed} of {eligible} replies the general way took "
+                     "were not taken from their slot right after")
+    return stats
+
+
 def flow_young(flow):
     return flow.proto == UDP and not flow.assured
 
@@ -665,6 +838,7 @@ def fuzz_here(flows, packets=20000, seed=1, batch=20000, jobs=None, save=True, l
             stats.update(local)
 
     fx.run_jobs(plan, work, jobs)
+    stats.update(fuzz_replies_here(flows, max(1000, packets // 4), seed, failures, log))
     dt = time.time() - t0
     log(f"{packets} packets, {len(plan)} batches, {dt:.1f}s ({packets / max(dt, 1e-9):.0f}/s), "
         f"{len(flows)} flows")

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Differential fuzz of the fast path (fuzz_fastpath.py): mutated frames of
 real conntrack flows through xlat_fastpath, each answer against xlat_6to4's
-for the NAT66 rewrite of the frame, every punt by its reason.
+for the NAT66 rewrite of the frame, every punt by its reason; and their
+replies from the WAN through xlat_4to6, the cached one pass against the
+general way (4to6, conntrack, the de-NAT, the FIB).
 
 The topology, the daemon and the flows are made once per module; each
 property family is its own test, so that one kind of failure (too-big has
@@ -62,7 +64,7 @@ def test_fastpath_fuzz_ran_every_packet(fuzz_result):
     failures, stats = fuzz_result
     tool = [f for f in failures if f[4].startswith("tool failure")]
     assert not tool, fuzz_fastpath.describe(tool)
-    assert sum(v for k, v in stats.items() if not k.startswith("taken rv=")) == PACKETS, stats
+    assert sum(v for k, v in stats.items() if not k.startswith(("taken rv=", "reply "))) == PACKETS, stats
 
 
 def test_fastpath_fuzz_reaches_every_outcome(fuzz_result):
@@ -71,6 +73,13 @@ def test_fastpath_fuzz_reaches_every_outcome(fuzz_result):
     for outcome in ("taken", "pass", "punt-header", "punt-route", "punt-tcp-control", "punt-no-entry",
                     "punt-not-established", "taken rv=7"):
         assert stats[outcome] > 0, (outcome, stats)
+
+
+def test_fastpath_fuzz_replies_took_the_cached_one_pass(fuzz_result):
+    """The reply direction's frames were taken the general way and then from their slot."""
+    _, stats = fuzz_result
+    assert stats["reply taken"] > 0 and stats["reply cached"] > 0, stats
+    assert stats["reply rv=2"] > 0 and stats["reply rv=0"] > 0, stats     # and not only the common case
 
 
 def test_fastpath_fuzz_properties(fuzz_result):
