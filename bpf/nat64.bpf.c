@@ -523,14 +523,8 @@ int xlat_4to6(struct __sk_buff *skb)
 		if (bpf_skb_change_tail(skb, ETH_HLEN + IPV4_HDR_LEN + head_len, 0))
 			return drop(NAT64_CNT_DROP_INTERNAL);
 	}
-	if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IPV6), 0))
+	if (change_proto_to_ipv6(skb))
 		return drop(NAT64_CNT_DROP_INTERNAL);
-	if (skb->gso_size) {
-		/* keep segments inside the MTU: 20 more header bytes each */
-		if (bpf_skb_adjust_room(skb, IPV6_HDR_LEN - IPV4_HDR_LEN, BPF_ADJ_ROOM_NET, 0) == 0)
-			bpf_skb_adjust_room(skb, -(IPV6_HDR_LEN - IPV4_HDR_LEN), BPF_ADJ_ROOM_NET,
-					    BPF_F_ADJ_ROOM_FIXED_GSO);
-	}
 	if (need_frag_hdr && bpf_skb_adjust_room(skb, FRAG6_HDR_LEN, BPF_ADJ_ROOM_NET, 0))
 		return drop(NAT64_CNT_DROP_INTERNAL);
 

@@ -14,11 +14,12 @@
  * and its redirect to the WAN.
  * Replies likewise after 4to6 on the WAN: de-NAT from the entry, the hop,
  * and a redirect toward the client with a real neighbour (bpf_fib_lookup,
- * bpf_redirect_neigh). NAT46 clients take it after their 4to6 on the
+ * bpf_redirect_neigh); the replies of a flow taken a moment ago in one pass
+ * at the top of xlat_4to6 (nat64_fastpath_4to6_cached()). NAT46 clients take it after their 4to6 on the
  * [NAT46] interface.
  *
  * The state stays in conntrack: the entry is looked up (bpf_skb_ct_lookup;
- * a client's flow at most every FASTPATH_CACHE_JIFFIES, see
+ * a flow at most every FASTPATH_CACHE_JIFFIES each way, see
  * nat64_fastpath_cache) and its timeout refreshed as conntrack would
  * (bpf_ct_change_timeout, with the values of conntrack's own sysctls that
  * userspace copies into the configuration), so conntrack -L shows the flow
@@ -458,6 +459,23 @@ __noinline int nat64_fastpath_forget(struct __sk_buff *skb, int after_4to6)
 }
 
 /*
+ * A TCP or UDP header at l4 whose addresses changed by pseudo_diff (a sum
+ * of the pseudo-header change) and whose port changed from old_port to
+ * new_port: its checksum updated in two steps, as bpf_l4_csum_replace()
+ * treats the two apart for CHECKSUM_PARTIAL packets (only the
+ * pseudo-header sits in the field then). 0, or nonzero if a helper failed.
+ */
+static __always_inline int fastpath_l4_csum_update(struct __sk_buff *skb, __u32 l4, __u32 proto, __u32 pseudo_diff,
+						   __be16 old_port, __be16 new_port)
+{
+	__u32 check_off = l4 + (proto == IPPROTO_TCP ? offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
+	__u64 mangled_0 = proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;	/* UDP: 0 means none */
+
+	return bpf_l4_csum_replace(skb, check_off, 0, pseudo_diff, BPF_F_PSEUDO_HDR | mangled_0) ||
+	       bpf_l4_csum_replace(skb, check_off, old_port, new_port, sizeof(new_port) | mangled_0);
+}
+
+/*
  * The one pass for a client's packet, once decided: what the entry's NAT
  * and then xlat_6to4 would do to it. The NAT66 rewrite and 6to4's
  * pseudo-header change are one checksum update, and the IPv6 header is
@@ -466,11 +484,10 @@ __noinline int nat64_fastpath_forget(struct __sk_buff *skb, int after_4to6)
 __noinline int nat64_fastpath_6to4_apply(struct __sk_buff *skb, const struct fastpath_6to4 *x, __u32 proto)
 {
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
-	__u32 l4 = ETH_HLEN + IPV6_HDR_LEN, bytes = skb->len, tot_len, check_off, diff;
+	__u32 l4 = ETH_HLEN + IPV6_HDR_LEN, bytes = skb->len, tot_len;
 	struct iphdr ip = {};
 	struct ipv6hdr *ip6;
 	__be16 old_port;
-	int csum_flags;
 
 	if (!x || data + l4 + sizeof(struct udphdr) > data_end)
 		return drop(NAT64_CNT_DROP_INTERNAL);
@@ -492,18 +509,10 @@ __noinline int nat64_fastpath_6to4_apply(struct __sk_buff *skb, const struct fas
 	ip.daddr = x->daddr4;
 	ip.check = ipv4_hdr_csum(&ip);
 
-	/*
-	 * The L4 checksum: the client's addresses become the IPv4 pair in one
-	 * pseudo-header update (the NAT's and 6to4's together), the port apart,
-	 * as bpf_l4_csum_replace() treats the two differently for
-	 * CHECKSUM_PARTIAL packets (only the pseudo-header sits in the field).
-	 */
+	/* the client's addresses become the IPv4 pair in one update: the NAT's and 6to4's together */
 	old_port = ((struct udphdr *)(data + l4))->source;
-	diff = pseudo_diff_6to4_inline(ip6, x->saddr4, x->daddr4);
-	check_off = l4 + (proto == IPPROTO_TCP ? offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
-	csum_flags = proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
-	if (bpf_l4_csum_replace(skb, check_off, 0, diff, BPF_F_PSEUDO_HDR | csum_flags) ||
-	    bpf_l4_csum_replace(skb, check_off, old_port, x->port, sizeof(x->port) | csum_flags))
+	if (fastpath_l4_csum_update(skb, l4, proto, pseudo_diff_6to4_inline(ip6, x->saddr4, x->daddr4),
+				    old_port, x->port))
 		return drop(NAT64_CNT_DROP_INTERNAL);
 	if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IP), 0))
 		return drop(NAT64_CNT_DROP_INTERNAL);
@@ -629,12 +638,11 @@ __noinline int fastpath_cache_note(struct __sk_buff *skb, __u32 proto, const str
 __noinline int nat64_fastpath_4to6_apply(struct __sk_buff *skb, const struct fastpath_4to6 *x, __u32 proto)
 {
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
-	__u32 l4 = ETH_HLEN + IPV4_HDR_LEN, bytes = skb->len, check_off, diff;
+	__u32 l4 = ETH_HLEN + IPV4_HDR_LEN, bytes = skb->len;
 	struct ipv6hdr ip6 = {};
 	struct ethhdr *eth;
 	struct iphdr *ip;
 	__be16 old_port;
-	int csum_flags;
 
 	if (!x || data + l4 + sizeof(struct udphdr) > data_end)
 		return drop(NAT64_CNT_DROP_INTERNAL);
@@ -650,21 +658,13 @@ __noinline int nat64_fastpath_4to6_apply(struct __sk_buff *skb, const struct fas
 	__builtin_memcpy(&ip6.saddr, x->saddr6, 16);
 	__builtin_memcpy(&ip6.daddr, x->daddr6, 16);
 
+	/* 4to6's pseudo-header change and the de-NAT's in one update */
 	old_port = ((struct udphdr *)(data + l4))->dest;
-	diff = pseudo_diff_4to6_inline(ip->saddr, ip->daddr, &ip6);
-	check_off = l4 + (proto == IPPROTO_TCP ? offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
-	csum_flags = proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
-	if (bpf_l4_csum_replace(skb, check_off, 0, diff, BPF_F_PSEUDO_HDR | csum_flags) ||
-	    bpf_l4_csum_replace(skb, check_off, old_port, x->port, sizeof(x->port) | csum_flags))
+	if (fastpath_l4_csum_update(skb, l4, proto, pseudo_diff_4to6_inline(ip->saddr, ip->daddr, &ip6), old_port,
+				    x->port))
 		return drop(NAT64_CNT_DROP_INTERNAL);
-	if (bpf_skb_change_proto(skb, bpf_htons(ETH_P_IPV6), 0))
+	if (change_proto_to_ipv6(skb))
 		return drop(NAT64_CNT_DROP_INTERNAL);
-	if (skb->gso_size) {
-		/* as xlat_4to6: segments keep inside the MTU, 20 more header bytes each */
-		if (bpf_skb_adjust_room(skb, IPV6_HDR_LEN - IPV4_HDR_LEN, BPF_ADJ_ROOM_NET, 0) == 0)
-			bpf_skb_adjust_room(skb, -(IPV6_HDR_LEN - IPV4_HDR_LEN), BPF_ADJ_ROOM_NET,
-					    BPF_F_ADJ_ROOM_FIXED_GSO);
-	}
 
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
@@ -883,12 +883,12 @@ static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct na
 	struct bpf_fib_lookup fib = {};
 	struct ipv6hdr *ip6;
 	struct fastpath_nat nat = {};
-	__u32 old_addr[4], want_dir, l4 = ETH_HLEN + IPV6_HDR_LEN, check_off, diff;
+	__u32 old_addr[4], want_dir, l4 = ETH_HLEN + IPV6_HDR_LEN, diff;
 	__u32 bytes = skb->len;	/* before any rewrite */
 	__be16 old_port, ports[2];
 	__be32 v4 = 0;		/* 6.1 wants what a global function reads initialised */
 	__u8 proto;
-	int r, csum_flags, to_ipv4 = 1;
+	int r, to_ipv4 = 1;
 
 	if (!after_4to6) {
 		/* a flow taken a moment ago: client, prefix and hairpin were checked then */
@@ -990,14 +990,10 @@ static __always_inline int nat64_fastpath(struct __sk_buff *skb, const struct na
 	}
 
 	/* The rewrite: address and port with the L4 checksum, then the hop limit. */
-	check_off = l4 + (proto == IPPROTO_TCP ? offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
-	csum_flags = proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
-	/* the address is pseudo-header, the port is not: two updates (see nat64_fastpath_6to4()) */
 	diff = 0;
 	for (int i = 0; i < 4; i++)	/* as bpf_csum_diff(old_addr, 16, nat.addr, 16, 0) */
 		diff = csum_add32(csum_add32(diff, nat.addr[i]), ~old_addr[i]);
-	if (bpf_l4_csum_replace(skb, check_off, 0, diff, BPF_F_PSEUDO_HDR | csum_flags) ||
-	    bpf_l4_csum_replace(skb, check_off, old_port, nat.port, sizeof(nat.port) | csum_flags))
+	if (fastpath_l4_csum_update(skb, l4, proto, diff, old_port, nat.port))
 		return drop(NAT64_CNT_DROP_INTERNAL);
 
 	data = (void *)(long)skb->data;

@@ -70,3 +70,21 @@ static __always_inline __u8 tos_of_ipv6(const struct ipv6hdr *ip)
 {
 	return (ip->priority << 4) | (ip->flow_lbl[0] >> 4);
 }
+
+/*
+ * The IPv4 packet becomes IPv6 (its L2 protocol, room for the longer
+ * header). A GSO packet's segments keep inside the MTU: gso_size shrinks
+ * by the 20 header bytes each segment gains (adjusting the room up and
+ * back down with BPF_F_ADJ_ROOM_FIXED_GSO only once). 0 or negative errno.
+ */
+static __always_inline int change_proto_to_ipv6(struct __sk_buff *skb)
+{
+	int r = bpf_skb_change_proto(skb, bpf_htons(ETH_P_IPV6), 0);
+
+	if (r)
+		return r;
+	if (skb->gso_size &&
+	    bpf_skb_adjust_room(skb, IPV6_HDR_LEN - IPV4_HDR_LEN, BPF_ADJ_ROOM_NET, 0) == 0)
+		bpf_skb_adjust_room(skb, -(IPV6_HDR_LEN - IPV4_HDR_LEN), BPF_ADJ_ROOM_NET, BPF_F_ADJ_ROOM_FIXED_GSO);
+	return 0;
+}

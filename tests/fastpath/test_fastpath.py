@@ -152,7 +152,7 @@ def test_deleted_entry_ends_the_fast_path_within_ticks(fast, topo):
         after = fast.statistics()
         assert after["fastpath-6to4"] - before["fastpath-6to4"] == 5
         topo.run("gw", "conntrack", "-D", "-f", "ipv6", "-p", "udp", "--orig-port-src", str(sport))
-        time.sleep(0.2)     # two ticks at HZ=100 are 20 ms
+        time.sleep(0.2)     # two ticks: 20 ms at HZ=100, 8 at 250
         before = fast.statistics()
         udp_round(topo, 1, sport)
         after = fast.statistics()
