@@ -15,8 +15,8 @@
  * Replies likewise after 4to6 on the WAN: de-NAT from the entry, the hop,
  * and a redirect toward the client with a real neighbour (bpf_fib_lookup,
  * bpf_redirect_neigh); the replies of a flow taken a moment ago in one pass
- * at the top of xlat_4to6 (nat64_fastpath_4to6_cached()). NAT46 clients take it after their 4to6 on the
- * [NAT46] interface.
+ * at the top of xlat_4to6 (nat64_fastpath_4to6_cached()). NAT46 clients
+ * take it after their 4to6 on the [NAT46] interface.
  *
  * The state stays in conntrack: the entry is looked up (bpf_skb_ct_lookup;
  * a flow at most every FASTPATH_CACHE_JIFFIES each way, see
@@ -362,13 +362,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fastpath_reply_cached);
 } nat64_fastpath_reply_cache SEC(".maps");
-
-static __always_inline void cb_write(struct __sk_buff *skb, const int i, __u32 v)
-{
-	asm volatile("*(u32 *)(%[skb] + %[off]) = %[v]"
-		     :: [skb] "r"(skb), [off] "i"(offsetof(struct __sk_buff, cb[0]) + i * sizeof(__u32)), [v] "r"(v)
-		     : "memory");
-}
 
 static __always_inline struct fastpath_reply_cached *fastpath_reply_slot(const struct fastpath_reply_flow *f)
 {

@@ -16,12 +16,15 @@
  */
 #define NAT64_CB_HAIRPIN 0x64a1
 
-static __always_inline void cb0_write(struct __sk_buff *skb, __u32 v)
+/* skb->cb[i] = v, as one 32-bit store the verifier takes for a context write */
+static __always_inline void cb_write(struct __sk_buff *skb, const int i, __u32 v)
 {
 	asm volatile("*(u32 *)(%[skb] + %[off]) = %[v]"
-		     :: [skb] "r"(skb), [off] "i"(offsetof(struct __sk_buff, cb[0])), [v] "r"(v)
+		     :: [skb] "r"(skb), [off] "i"(offsetof(struct __sk_buff, cb[0]) + i * sizeof(__u32)), [v] "r"(v)
 		     : "memory");
 }
+
+#define cb0_write(skb, v) cb_write(skb, 0, v)
 
 #define cb0_read(skb) ctx_read_u32(skb, cb[0])
 
