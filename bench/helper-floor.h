@@ -68,27 +68,6 @@ static __always_inline long floor_fib_lookup(void *ctx, struct bpf_fib_lookup *p
 	({ floor_use(ifindex); floor_use(flags); (long)TC_ACT_REDIRECT; })
 #endif
 
-#ifdef FLOOR_WITHOUT_LOAD_BYTES
-/*
- * Success, the bytes all 0xff: on these frames the one load is 6to4's of
- * the UDP checksum, which then reads nonzero, as the frames' checksums are.
- * A byte loop (volatile, so that clang makes no memset of it) serves the
- * loads of variable length elsewhere, which these frames never reach.
- */
-static __always_inline long floor_load_bytes(const void *skb, __u32 off, void *to, __u32 len)
-{
-	volatile __u8 *p = to;
-	__u32 i;
-
-	floor_use(skb);
-	floor_use(off);
-	for (i = 0; i < len; i++)
-		p[i] = 0xff;
-	return 0;
-}
-#define bpf_skb_load_bytes(skb, off, to, len) floor_load_bytes(skb, off, to, len)
-#endif
-
 #ifdef FLOOR_WITHOUT_COUNTERS
 /*
  * No counters: their lookup (of a per-CPU array, which the verifier

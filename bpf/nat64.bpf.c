@@ -104,9 +104,14 @@ int xlat_6to4(struct __sk_buff *skb)
 	if (!ipv6_protocol_translatable(info.proto))
 		return drop(NAT64_CNT_DROP_UNTRANSLATABLE_PROTOCOL);
 	if (info.proto == IPPROTO_UDP && frag6_offset(&info) == 0) {
+		void *d = (void *)(long)skb->data, *de = (void *)(long)skb->data_end;
+		struct udphdr *udp = d + ETH_HLEN + IPV6_HDR_LEN;
 		__u16 check;
 
-		if (bpf_skb_load_bytes(skb, ETH_HLEN + info.l4_off + offsetof(struct udphdr, check), &check, 2))
+		/* right after the IPv6 header (the common case): read in place, no helper call */
+		if (info.l4_off == IPV6_HDR_LEN && (void *)(udp + 1) <= de)
+			check = udp->check;
+		else if (bpf_skb_load_bytes(skb, ETH_HLEN + info.l4_off + offsetof(struct udphdr, check), &check, 2))
 			return drop(NAT64_CNT_DROP_MALFORMED);
 		/* no error: an IPv6 receiver discards such a datagram silently */
 		if (!check && (udp_zero_checksum_refused(cfg, frag6_more(&info)) ||

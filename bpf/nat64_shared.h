@@ -118,6 +118,7 @@ struct nat64_eam {
 	X(BYTES_4TO6,		"bytes-4to6",		"bytes of IPv4 packets translated to IPv6")	\
 	X(PKTS_PASSED,		"packets-passed",	"packets not for the translator, left to the kernel")	\
 	X(ICMP_SENT,		"icmp-errors-sent",	"ICMP errors the translator originated")	\
+	X(ROUTE_CACHED,		"route-cached",		"packets toward IPv4 sent on the route the FIB had given their addresses within the last two ticks")	\
 	X(FASTPATH_6TO4,	"fastpath-6to4",	"clients' packets of established flows NATed, translated and sent on in one pass (FastPath=yes)")	\
 	X(FASTPATH_4TO6,	"fastpath-4to6",	"replies of established flows translated, de-NATed and sent on in one pass (FastPath=yes)")	\
 	X(FASTPATH_CACHED,	"fastpath-cached",	"of those (both ways), packets whose flow the fast path had checked with conntrack and the FIB within the last two ticks")	\

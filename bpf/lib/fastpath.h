@@ -19,7 +19,7 @@
  * take it after their 4to6 on the [NAT46] interface.
  *
  * The state stays in conntrack: the entry is looked up (bpf_skb_ct_lookup;
- * a flow at most every FASTPATH_CACHE_JIFFIES each way, see
+ * a flow at most every SLOT_CACHE_JIFFIES each way, see
  * nat64_fastpath_cache) and its timeout refreshed as conntrack would
  * (bpf_ct_change_timeout, with the values of conntrack's own sysctls that
  * userspace copies into the configuration), so conntrack -L shows the flow
@@ -42,6 +42,7 @@
 #include "addr.h"
 #include "hairpin.h"
 #include "route.h"
+#include "slot_cache.h"
 
 /* enum nat64_fastpath_prog's slots; userspace fills them (as nat64_hairpin). */
 struct {
@@ -246,28 +247,18 @@ struct fastpath_6to4 {
 };
 
 /*
- * The flows the fast path took a moment ago, per CPU (a flow's packets
- * stay on one CPU; no slot is shared between CPUs). conntrack remains the
- * state: a slot is good for FASTPATH_CACHE_JIFFIES after conntrack said
- * yes (bpf_skb_ct_lookup) and the FIB gave the route, then the next
+ * The flows the fast path took a moment ago (lib/slot_cache.h). conntrack
+ * remains the state: a slot is good for SLOT_CACHE_JIFFIES after conntrack
+ * said yes (bpf_skb_ct_lookup) and the FIB gave the route, then the next
  * packet asks both again and refreshes the entry's timeout, as the
- * kernel's flowtable defers that to its garbage collector. So a removed
- * conntrack entry, a new route or neighbour takes effect within two
- * ticks, a reload at once (cfg_gen), and every punt rule that depends on
- * the packet alone is checked per packet as before. Only what conntrack,
- * the FIB and the flow's addresses (client, prefix, no hairpin) would
- * answer alike for its next packets is kept.
- *
- * Direct-mapped: a flow's slot is a hash of its tuple, the slot holds the
- * tuple it answers for, and two flows meeting in one slot take turns (the
- * other one asks conntrack). An array lookup is a few instructions where a
- * hash map's is a helper call, and the packet's tuple is compared in place.
+ * kernel's flowtable defers that to its garbage collector. Every punt rule
+ * that depends on the packet alone is checked per packet as before; only
+ * what conntrack, the FIB and the flow's addresses (client, prefix, no
+ * hairpin) would answer alike for its next packets is kept, and the
+ * packet's tuple is compared with the slot's in place.
  */
-#define FASTPATH_CACHE_JIFFIES	2
 #define FASTPATH_CACHE_SLOTS_ORDER	12
 #define FASTPATH_CACHE_SLOTS	(1u << FASTPATH_CACHE_SLOTS_ORDER)
-/* Knuth's multiplicative hashing: 2^32 / the golden ratio, the slot from the product's top bits */
-#define FASTPATH_HASH_MULTIPLIER	0x9e3779b1u
 
 /* A client's flow toward IPv4 as its packets carry it. */
 struct fastpath_flow {
@@ -294,7 +285,7 @@ struct {
 /* A slot of either cache from the XOR of its flow's words. */
 static __always_inline __u32 fastpath_slot_index(__u32 folded)
 {
-	return (folded * FASTPATH_HASH_MULTIPLIER) >> (32 - FASTPATH_CACHE_SLOTS_ORDER);
+	return slot_cache_index(folded, FASTPATH_CACHE_SLOTS_ORDER);
 }
 
 static __always_inline struct fastpath_cached *fastpath_slot(const __u32 saddr[4], const __u32 daddr[4],
@@ -317,9 +308,6 @@ static __always_inline int fastpath_slot_holds(const struct fastpath_cached *c, 
 		differ |= (c->flow.saddr[i] ^ saddr[i]) | (c->flow.daddr[i] ^ daddr[i]);
 	return !differ;
 }
-
-/* Only this CPU writes its slots: emptied first and marked full last, so a reader never takes a half-written one. */
-#define fastpath_slot_barrier()	asm volatile("" ::: "memory")
 
 /*
  * Replies likewise, from the WAN toward a native IPv6 client: the slot is
@@ -579,8 +567,7 @@ __noinline int nat64_fastpath_6to4_cached(struct __sk_buff *skb)
 
 	c = fastpath_slot(saddr, daddr, ports, proto);
 	if (!c || (cfg->flags & NAT64_F_FASTPATH_UNCACHED) || !fastpath_slot_holds(c, saddr, daddr, ports, proto) ||
-	    c->cfg_gen != nat64.cfg_active ||
-	    bpf_jiffies64() - c->checked >= FASTPATH_CACHE_JIFFIES)
+	    !slot_cache_fresh(c->checked, c->cfg_gen))
 		return FASTPATH_6TO4_GENERAL;
 	if (bpf_csum_update(skb, 0) >= 0)	/* CHECKSUM_COMPLETE: see nat64_fastpath() */
 		return FASTPATH_6TO4_GENERAL;
@@ -609,7 +596,7 @@ __noinline int fastpath_cache_note(struct __sk_buff *skb, __u32 proto, const str
 	if (!c)
 		return 0;
 	c->checked = 0;
-	fastpath_slot_barrier();
+	slot_cache_barrier();
 	__builtin_memcpy(c->flow.saddr, saddr, 16);
 	__builtin_memcpy(c->flow.daddr, daddr, 16);
 	c->flow.ports = ports;
@@ -617,7 +604,7 @@ __noinline int fastpath_cache_note(struct __sk_buff *skb, __u32 proto, const str
 	c->cfg_gen = nat64.cfg_active;
 	c->max_len = skb->gso_size ? 0 : skb->len;
 	c->x = *x;
-	fastpath_slot_barrier();
+	slot_cache_barrier();
 	c->checked = bpf_jiffies64();
 	return 0;
 }
@@ -719,8 +706,7 @@ __noinline int nat64_fastpath_4to6_cached(struct __sk_buff *skb)
 	flow.proto = ip->protocol;
 	c = fastpath_reply_slot(&flow);
 	if (!c || (cfg->flags & NAT64_F_FASTPATH_UNCACHED) || !fastpath_reply_slot_holds(c, &flow) ||
-	    c->cfg_gen != nat64.cfg_active ||
-	    bpf_jiffies64() - c->checked >= FASTPATH_CACHE_JIFFIES)
+	    !slot_cache_fresh(c->checked, c->cfg_gen))
 		return FASTPATH_6TO4_GENERAL;
 	if (bpf_csum_update(skb, 0) >= 0)	/* CHECKSUM_COMPLETE: see nat64_fastpath() */
 		return FASTPATH_6TO4_GENERAL;
@@ -762,7 +748,7 @@ __noinline int fastpath_reply_note(struct __sk_buff *skb, __u32 proto, const str
 	if (!c)
 		return 0;
 	c->checked = 0;
-	fastpath_slot_barrier();
+	slot_cache_barrier();
 	c->flow = flow;
 	c->cfg_gen = nat64.cfg_active;
 	c->max_len = skb->gso_size ? 0 : skb->len - ETH_HLEN;
@@ -772,7 +758,7 @@ __noinline int fastpath_reply_note(struct __sk_buff *skb, __u32 proto, const str
 	c->x.ifindex = fib->ifindex;
 	__builtin_memcpy(c->x.dmac, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(c->x.smac, fib->smac, ETH_ALEN);
-	fastpath_slot_barrier();
+	slot_cache_barrier();
 	c->checked = bpf_jiffies64();
 	return 0;
 }

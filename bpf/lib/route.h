@@ -8,6 +8,7 @@
 #include "counters.h"
 #include "addr.h"
 #include "hairpin.h"
+#include "slot_cache.h"
 
 /* RFC 1112 §6.4: 01:00:5e + the low 23 bits of the group. */
 static __always_inline void multicast_mac4(__be32 group, __u8 mac[6])
@@ -35,19 +36,66 @@ struct route4 {
 	__u8 smac[6];
 };
 
+/*
+ * The IPv4 routes the translator looked up a moment ago (lib/slot_cache.h):
+ * the FIB's answer for a source, destination and input device, kept
+ * SLOT_CACHE_JIFFIES, so a flow's packets ask the FIB once per two ticks
+ * and a new route or neighbour takes effect that soon. Only a route with
+ * a resolved neighbour is kept: no neighbour to resolve still asks the
+ * FIB each time, as does a packet larger than any the route was asked
+ * about (the MTU check rides on the lookup).
+ */
+#define ROUTE_CACHE_SLOTS_ORDER	10
+
+struct route4_cached {
+	__u64 checked;		/* bpf_jiffies64() of the lookup; 0: empty */
+	__be32 saddr4, daddr4;
+	__u32 in_ifindex;
+	__u32 cfg_gen;		/* nat64.cfg_active then */
+	__u32 max_len;		/* the largest tot_len the route took (0: asked without an MTU check) */
+	__u32 pad;
+	struct route4 rt;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1u << ROUTE_CACHE_SLOTS_ORDER);
+	__type(key, __u32);
+	__type(value, struct route4_cached);
+} nat64_route_cache SEC(".maps");
+
+static __always_inline struct route4_cached *route_slot(__be32 saddr4, __be32 daddr4, __u32 in_ifindex)
+{
+	__u32 slot = slot_cache_index(saddr4 ^ daddr4 ^ in_ifindex, ROUTE_CACHE_SLOTS_ORDER);
+
+	return bpf_map_lookup_elem(&nat64_route_cache, &slot);
+}
+
 __noinline int nat64_route_ipv4(struct __sk_buff *skb, __be32 saddr4, __be32 daddr4, __u32 tot_len,
 				struct route4 *rt)
 {
 	struct bpf_fib_lookup fib = {};
+	struct route4_cached *c;
+	__u32 in_ifindex;
 
 	if (!rt)
 		return -1;
+	/* an input lookup from the translator link: rt->ifindex in (6to4 sets
+	 * v6_ifindex, so the fast path, on the LAN's hook, routes alike) */
+	in_ifindex = rt->ifindex ?: skb->ifindex;
+	c = route_slot(saddr4, daddr4, in_ifindex);
+	/* tot_len 0 asks for no MTU check: any route the slot holds will do */
+	if (c && c->saddr4 == saddr4 && c->daddr4 == daddr4 && c->in_ifindex == in_ifindex &&
+	    tot_len <= c->max_len && slot_cache_fresh(c->checked, c->cfg_gen)) {
+		*rt = c->rt;
+		count(NAT64_CNT_ROUTE_CACHED);
+		return 0;
+	}
+
 	fib.family = AF_INET;
 	fib.ipv4_src = saddr4;
 	fib.ipv4_dst = daddr4;
-	/* an input lookup from the translator link: rt->ifindex in (6to4 sets
-	 * v6_ifindex, so the fast path, on the LAN's hook, routes alike) */
-	fib.ifindex = rt->ifindex ?: skb->ifindex;
+	fib.ifindex = in_ifindex;
 	fib.tot_len = tot_len;		/* 0: no MTU check (GSO segments were checked already) */
 	rt->rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	rt->ifindex = fib.ifindex;
@@ -55,6 +103,19 @@ __noinline int nat64_route_ipv4(struct __sk_buff *skb, __be32 saddr4, __be32 dad
 	rt->mtu = rt->rc == BPF_FIB_LKUP_RET_FRAG_NEEDED ? fib.mtu_result : 0;
 	__builtin_memcpy(rt->dmac, fib.dmac, 6);
 	__builtin_memcpy(rt->smac, fib.smac, 6);
+
+	if (c && rt->rc == BPF_FIB_LKUP_RET_SUCCESS) {
+		c->checked = 0;
+		slot_cache_barrier();
+		c->saddr4 = saddr4;
+		c->daddr4 = daddr4;
+		c->in_ifindex = in_ifindex;
+		c->cfg_gen = nat64.cfg_active;
+		c->max_len = tot_len;
+		c->rt = *rt;
+		slot_cache_barrier();
+		c->checked = bpf_jiffies64();
+	}
 	return 0;
 }
 
