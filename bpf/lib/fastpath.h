@@ -452,7 +452,10 @@ static __always_inline int fastpath_l4_csum_update(struct __sk_buff *skb, __u32 
 	__u32 check_off = l4 + (proto == IPPROTO_TCP ? offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
 	__u64 mangled_0 = proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;	/* UDP: 0 means none */
 
-	return bpf_l4_csum_replace(skb, check_off, 0, pseudo_diff, BPF_F_PSEUDO_HDR | mangled_0) ||
+	if (bpf_l4_csum_replace(skb, check_off, 0, pseudo_diff, BPF_F_PSEUDO_HDR | mangled_0))
+		return -1;
+	/* conntrack keeps most flows' ports: then there is no second change to sum */
+	return old_port != new_port &&
 	       bpf_l4_csum_replace(skb, check_off, old_port, new_port, sizeof(new_port) | mangled_0);
 }
 
