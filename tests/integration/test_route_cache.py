@@ -68,3 +68,24 @@ def test_a_new_route_takes_effect_within_ticks(gatewayd, topo, one_cpu, route, t
     # and the route back is taken as soon
     time.sleep(PAST_THE_CACHE)
     echo(topo, 3, 40201)
+
+
+def test_a_changed_neighbour_takes_effect_within_ticks(gatewayd, topo, one_cpu):
+    """The kept route carries the next hop's MAC: once the neighbour table
+    has a new one (a replaced router), the flow's packets carry it within
+    the two ticks; a kept old MAC would have inet's eth0 discard them."""
+    echo(topo, 10, 40202)
+    old = T.link_mac(topo, "inet", "eth0")
+    new = "02:00:00:00:64:02"
+    assert old != new
+    topo.ip("inet", "link", "set", "eth0", "address", new)
+    try:
+        topo.ip("gw", "neigh", "replace", T.INET_WAN_ADDR, "lladdr", new, "dev", "wan0", "nud", "reachable")
+        time.sleep(PAST_THE_CACHE)
+        before = gatewayd.statistics()
+        echo(topo, 3, 40202)
+        after = gatewayd.statistics()
+    finally:
+        topo.ip("inet", "link", "set", "eth0", "address", old)
+        topo.ip("gw", "neigh", "replace", T.INET_WAN_ADDR, "lladdr", old, "dev", "wan0", "nud", "reachable")
+    assert after["packets-6to4"] - before["packets-6to4"] == 3
