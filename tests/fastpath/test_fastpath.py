@@ -9,7 +9,6 @@ No timing is asserted: sleeps only let conntrack's clock move.
 """
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -141,11 +140,8 @@ def test_deleted_entry_ends_the_fast_path_within_ticks(fast, topo):
     asks again, goes the slow way and makes a new entry."""
     sport = 40104
     match = f"sport={sport} dport=5002"
-    cpus = os.sched_getaffinity(0)
-    # one CPU for every packet (veth: the sender's softirq), so that the
-    # flow's packets meet the "yes" the earlier ones left there
-    os.sched_setaffinity(0, {min(cpus)})
-    try:
+    # so that the flow's packets meet the "yes" the earlier ones left there
+    with T.on_one_cpu():
         udp_round(topo, 10, sport)
         before = fast.statistics()
         udp_round(topo, 5, sport)
@@ -156,8 +152,6 @@ def test_deleted_entry_ends_the_fast_path_within_ticks(fast, topo):
         before = fast.statistics()
         udp_round(topo, 1, sport)
         after = fast.statistics()
-    finally:
-        os.sched_setaffinity(0, cpus)
     assert after["fastpath-6to4"] - before["fastpath-6to4"] == 0
     assert after["fastpath-punt-no-entry"] - before["fastpath-punt-no-entry"] == 1
     assert entry(topo, match)[0] is None     # a new entry (UDP: no state name)

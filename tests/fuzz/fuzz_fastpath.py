@@ -751,12 +751,8 @@ def fuzz_replies_here(flows, packets, seed, failures, log=print):
     frames = [f for _, f in seeds] + [mut.mutate() for _ in range(packets)]
     ref_tool = Tool(cfg, "--fastpath-uncached")
     # the slots are per CPU: the tool answering each frame twice stays on one
-    cpus = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(cpus)})
-    try:
+    with T.on_one_cpu():
         tool = Tool(cfg)
-    finally:
-        os.sched_setaffinity(0, cpus)
     try:
         refs = ref_tool.run_many([("4to6", f) for f in frames])
         got = tool.run_many([("4to6", f) for f in frames for _ in (0, 1)])

@@ -9,7 +9,6 @@ route makes the translator send. Sleeps only let the kernel's clock move;
 nothing about speed is asserted.
 """
 
-import os
 import time
 
 import pytest
@@ -22,12 +21,9 @@ PAST_THE_CACHE = 0.2
 
 @pytest.fixture
 def one_cpu():
-    """Every packet on one CPU (veth: the sender's softirq), so that a
-    flow's packets meet the route the earlier ones left in its per-CPU slot."""
-    cpus = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(cpus)})
-    yield
-    os.sched_setaffinity(0, cpus)
+    """A flow's packets meet the route the earlier ones left in its per-CPU slot."""
+    with T.on_one_cpu():
+        yield
 
 
 def echo(topo, count, sport):

@@ -21,6 +21,7 @@ import select
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 LAN6_ADDR = "2001:db8:d0be:f00d::2"
@@ -207,6 +208,19 @@ def wait_for(predicate, timeout=5.0, interval=0.05, what="condition"):
 
 def require_root():
     return os.geteuid() == 0
+
+
+@contextmanager
+def on_one_cpu():
+    """This process and what it starts on one CPU, and so every packet they
+    send between veth namespaces (the sender's softirq): the translator's
+    per-CPU caches then see a flow's packets, or a tool's frames, in one slot."""
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, cpus)
 
 
 # -- traffic between the namespaces (tests/lib/traffic.py does the work) ------
