@@ -51,6 +51,7 @@ typedef enum NftValue {
         NFT_VALUE_MULTICAST_PAIRS,
         NFT_VALUE_NAT46_CLIENTS,
         NFT_VALUE_HA_STANDBY,
+        NFT_VALUE_TRANSLATOR_LINK,
         _NFT_VALUE_MAX,
         _NFT_VALUE_INVALID = -EINVAL,
 } NftValue;
@@ -69,6 +70,7 @@ static const char *const nft_value_table[_NFT_VALUE_MAX] = {
         [NFT_VALUE_MULTICAST_PAIRS] = "MULTICAST_PAIRS",
         [NFT_VALUE_NAT46_CLIENTS]   = "NAT46_CLIENTS",
         [NFT_VALUE_HA_STANDBY]      = "HA_STANDBY",
+        [NFT_VALUE_TRANSLATOR_LINK] = "TRANSLATOR_LINK",
 };
 
 static void fclosep(FILE **f) {
@@ -224,6 +226,9 @@ static int value_print(NftValue v, const Config *c, const NftHA *ha, FILE *f) {
         case NFT_VALUE_HA_STANDBY:
                 if (ha && ha->standby)
                         fputs("standby", f);
+                break;
+        case NFT_VALUE_TRANSLATOR_LINK:
+                fputs(TRANSLATOR_LINK, f);
                 break;
         default:
                 return -EINVAL;

@@ -8,6 +8,8 @@ const GatewayStatistic gateway_statistics[] = {
           "to a pool address but a reply to no client's flow (NAT66)" },
         { "foreign", "nat66-foreign-drops", NULL,
           "toward the prefix from neither a client nor the pool: not an open translator" },
+        { "unmapped", "nat66-unmapped-drops", NULL,
+          "first packets of new flows toward the translator that NAT66 did not map (dropped before conntrack kept them so)" },
         { "nat46", "nat46-packets", "nat46-bytes",
           "from and to NAT46 clients, as IPv6" },
         { "multicast", "multicast-packets", "multicast-bytes",

@@ -13,6 +13,8 @@
                                                       up to COUNT datagrams
   traffic.py udp-send HOST PORT COUNT HEX [--hops N] [--ifname IF]
                       [--bind ADDR] [--sport N] [--broadcast]
+  traffic.py udp-flows HOST PORT COUNT PAUSE          COUNT flows: a datagram from
+                                                      each, PAUSE s, a second one
   traffic.py frame-capture IFNAME UDPPORT COUNT SECONDS
                                                       IPv4/UDP frames to UDPPORT
 
@@ -252,6 +254,27 @@ def udp_send(host, port, count, data, hops=None, ifname=None, bind=None, sport=0
     print(json.dumps({"sent": count, "local": local[0], "local_port": local[1]}), flush=True)
 
 
+def udp_flows(host, port, count, pause):
+    """count flows, each from a socket of its own: "first <port>" from each
+    (4 ms apart), then after pause seconds "second <port>" from each; prints
+    the local ports. A flow whose first datagram was mapped wrongly loses
+    its second too: conntrack keeps the mapping of a flow's first packet."""
+    import time
+    socks, ports = [], []
+    for _ in range(count):
+        s = socket.socket(family(host), socket.SOCK_DGRAM)
+        s.bind(("", 0))
+        ports.append(s.getsockname()[1])
+        s.sendto(b"first %d" % ports[-1], (host, port))
+        socks.append(s)
+        time.sleep(0.004)
+    time.sleep(pause)
+    for s, p in zip(socks, ports):
+        s.sendto(b"second %d" % p, (host, port))
+        time.sleep(0.002)
+    print(json.dumps({"ports": ports}), flush=True)
+
+
 def frame_capture(ifname, udp_port, count, seconds):
     """Ethernet frames carrying IPv4/UDP to udp_port seen on ifname (either
     direction): MACs, IPv4 addresses, TTL and payload (hex)."""
@@ -340,6 +363,8 @@ def main(argv):
         udp_send(args[0], int(args[1]), int(args[2]), bytes.fromhex(args[3]),
                  hops=int(opts["hops"]) if "hops" in opts else None, ifname=opts.get("ifname"),
                  bind=opts.get("bind"), sport=int(opts.get("sport", 0)), broadcast=opts.get("broadcast", False))
+    elif cmd == "udp-flows":
+        udp_flows(args[0], int(args[1]), int(args[2]), float(args[3]))
     elif cmd == "frame-capture":
         frame_capture(args[0], int(args[1]), int(args[2]), float(args[3]))
     else:
