@@ -384,7 +384,7 @@ __noinline int nat64_fastpath_forget(struct __sk_buff *skb, int after_4to6)
 {
 	const struct nat64_config *cfg = config();
 	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
-	struct fastpath_reply_flow reply = { .proto = IPPROTO_TCP };
+	struct fastpath_reply_flow reply = {};
 	struct bpf_sock_tuple tuple = {};
 	struct ipv6hdr *ip6 = data + ETH_HLEN;
 	__be16 *ports = (void *)(ip6 + 1);
@@ -401,6 +401,7 @@ __noinline int nat64_fastpath_forget(struct __sk_buff *skb, int after_4to6)
 		reply.saddr4 = ctx_read_u32(skb, cb[FASTPATH_CB_SADDR4]);
 		reply.daddr4 = ctx_read_u32(skb, cb[FASTPATH_CB_DADDR4]);
 		__builtin_memcpy(&reply.ports, ports, sizeof(reply.ports));
+		reply.proto = IPPROTO_TCP;
 		fastpath_reply_forget(&reply);
 	}
 #ifndef NAT64_FASTPATH_STUB
@@ -423,6 +424,7 @@ __noinline int nat64_fastpath_forget(struct __sk_buff *skb, int after_4to6)
 			reply_ports[1] = ct->tuplehash[IP_CT_DIR_REPLY].tuple.dst.u.all;
 			bpf_ct_release(ct);
 			__builtin_memcpy(&reply.ports, reply_ports, sizeof(reply.ports));
+			reply.proto = IPPROTO_TCP;
 			/* a client's packet: the reply's IPv4 tuple, as it will come from the WAN */
 			if (!after_4to6 && !addr6to4(cfg, (const struct in6_addr *)server6, &reply.saddr4) &&
 			    !addr6to4(cfg, (const struct in6_addr *)pool6, &reply.daddr4))
