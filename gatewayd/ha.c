@@ -235,18 +235,18 @@ int ha_conntrackd_stats_parse(const char *text, int (*add)(void *userdata, const
                         if (*t == '\t')
                                 *t = ' ';
 
-                if (strncmp(l, "cache internal:", 15) == 0)
+                if (startswith(l, "cache internal:"))
                         prefix = "internal-";
-                else if (strncmp(l, "cache external:", 15) == 0)
+                else if (startswith(l, "cache external:"))
                         prefix = "external-";
-                else if (strncmp(l, "traffic processed:", 18) == 0)
+                else if (startswith(l, "traffic processed:"))
                         prefix = "processed-";
-                else if (strstr(l, "traffic (") || strncmp(l, "message tracking:", 17) == 0)
+                else if (strstr(l, "traffic (") || startswith(l, "message tracking:"))
                         prefix = "sync-";
-                else if (strncmp(l, "current active connections:", 27) == 0 ||
-                         strncmp(l, "connections ", 12) == 0) {
+                else if (startswith(l, "current active connections:") ||
+                         startswith(l, "connections ")) {
                         unsigned long long v, failed;
-                        const char *what = strncmp(l, "current", 7) == 0 ? "active" : l + 12;
+                        const char *what = startswith(l, "current") ? "active" : startswith(l, "connections ");
                         size_t wlen = strcspn(what, ":");
 
                         colon = strchr(l, ':');

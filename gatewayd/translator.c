@@ -74,19 +74,35 @@ const char *nat64_counter_explain(enum nat64_counter c) {
         return c < _NAT64_CNT_MAX ? counter_texts[c] : NULL;
 }
 
-/* While the object loads, libbpf's warnings carry the verifier's log: the one
- * thing an operator needs when a kernel refuses the translator. */
-static bool libbpf_loading = false;
+/* While the object opens and loads, libbpf's warnings carry the verifier's
+ * log: the one thing an operator needs when a kernel refuses the translator.
+ * The try with the fast path may fail where the kernel lacks conntrack's
+ * kfuncs; its first warning is kept to say why FastPath= is not available. */
+typedef enum LibbpfLog {
+        LIBBPF_LOG_DEBUG,       /* mostly expected warnings (no clsact qdisc to clean up after a predecessor) */
+        LIBBPF_LOG_ERROR,
+        LIBBPF_LOG_KEEP_FIRST,
+} LibbpfLog;
+
+static LibbpfLog libbpf_log = LIBBPF_LOG_DEBUG;
+static char libbpf_first_warning[256];
 
 static int silent_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
+        va_list aq;
+
         if (level != LIBBPF_WARN)
                 return 0;
-        if (libbpf_loading) {
+        if (libbpf_log == LIBBPF_LOG_ERROR) {
                 fputs("<3>", stderr);
                 return vfprintf(stderr, fmt, ap);
         }
-        /* Otherwise mostly expected (no clsact qdisc to clean up after a
-         * predecessor): debug level. */
+        if (libbpf_log == LIBBPF_LOG_KEEP_FIRST && libbpf_first_warning[0] == '\0') {
+                va_copy(aq, ap);
+                (void) vsnprintf(libbpf_first_warning, sizeof(libbpf_first_warning), fmt, aq);
+                va_end(aq);
+                /* One line for the journal: the verifier's dump follows in later warnings. */
+                libbpf_first_warning[strcspn(libbpf_first_warning, "\n")] = '\0';
+        }
         if (log_max_level >= LOG_DEBUG) {
                 fputs("<7>", stderr);
                 return vfprintf(stderr, fmt, ap);
@@ -128,9 +144,14 @@ static struct nat64_bpf *translator_skel_open(bool fastpath) {
 static int translator_open_load(Translator *t, bool fastpath) {
         int r;
 
+        /* The try without the fast path is the one whose log matters. */
+        libbpf_log = fastpath ? LIBBPF_LOG_KEEP_FIRST : LIBBPF_LOG_ERROR;
         t->skel = translator_skel_open(fastpath);
-        if (!t->skel)
-                return negative_errno();
+        if (!t->skel) {
+                r = negative_errno();
+                libbpf_log = LIBBPF_LOG_DEBUG;
+                return r;
+        }
 
         /* The section names "6to4"/"4to6" are the seed's; libbpf cannot guess
          * a type from them, tc sets it the same way. */
@@ -143,9 +164,8 @@ static int translator_open_load(Translator *t, bool fastpath) {
                 bpf_program__set_autoload(t->skel->progs.xlat_fastpath_4to6, false);
         }
 
-        libbpf_loading = !fastpath;     /* the try without the fast path is the one whose log matters */
         r = nat64_bpf__load(t->skel);
-        libbpf_loading = false;
+        libbpf_log = LIBBPF_LOG_DEBUG;
         if (r < 0) {
                 nat64_bpf__destroy(t->skel);
                 t->skel = NULL;
@@ -153,6 +173,10 @@ static int translator_open_load(Translator *t, bool fastpath) {
         }
         t->have_fastpath = fastpath;
         return 0;
+}
+
+static const char *strip_libbpf_prefix(const char *msg) {
+        return startswith(msg, "libbpf: ") ?: msg;
 }
 
 static int prog_array_set(struct bpf_map *map, uint32_t index, struct bpf_program *prog) {
@@ -179,7 +203,9 @@ int translator_new(Translator **ret) {
                 if (r < 0)
                         return r;
                 log_info_errno(k, "The fast path could not be loaded (conntrack's BPF kfuncs missing, or in a module "
-                                   "and no CAP_SYS_ADMIN to find them), FastPath= is not available: %m");
+                                   "and no CAP_SYS_ADMIN to find them), FastPath= is not available: %m%s%s",
+                               libbpf_first_warning[0] ? "; libbpf: " : "",
+                               strip_libbpf_prefix(libbpf_first_warning));
         }
 
         /* 6to4 tail-calls 4to6 for hairpinned packets (RFC 7757 §4). */
