@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +176,25 @@ static int translator_open_load(Translator *t, bool fastpath) {
         return 0;
 }
 
+/* How far each program is from the verifier's limit, which moves between
+ * kernel builds (tests/integration/test_gateway.py keeps the margin). */
+#define VERIFIER_LIMIT_INSNS 1000000
+
+static void log_verified_insns(struct bpf_object *obj) {
+        struct bpf_program *prog;
+
+        bpf_object__for_each_program(prog, obj) {
+                struct bpf_prog_info info = {};
+                uint32_t len = sizeof(info);
+                int fd = bpf_program__fd(prog);
+
+                if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+                        continue;
+                log_debug("BPF program %s: the verifier walked %" PRIu32 " instructions (its limit: %u).",
+                          bpf_program__name(prog), info.verified_insns, VERIFIER_LIMIT_INSNS);
+        }
+}
+
 static const char *strip_libbpf_prefix(const char *msg) {
         return startswith(msg, "libbpf: ") ?: msg;
 }
@@ -207,6 +227,8 @@ int translator_new(Translator **ret) {
                                libbpf_first_warning[0] ? "; libbpf: " : "",
                                strip_libbpf_prefix(libbpf_first_warning));
         }
+
+        log_verified_insns(t->skel->obj);
 
         /* 6to4 tail-calls 4to6 for hairpinned packets (RFC 7757 §4). */
         r = bpf_map_update_elem(bpf_map__fd(t->skel->maps.nat64_hairpin), &(uint32_t) { 0 },

@@ -703,3 +703,17 @@ def test_man_page_documents_every_member():
     assert members
     missing = [name for name in members if f".B {name}" not in man]
     assert not missing, f"not in man/nat64-gatewayd.8: {missing}"
+
+
+
+# The verifier gives up at a million instructions per program; how far it
+# walks grows between kernel builds (6.18.44's build fc-v1252 walked bpf_loop
+# callbacks until their states repeat, and a byte count that never repeated
+# took xlat_6to4 over the limit, where an earlier build of the same version
+# had passed it), so every program is kept well below it.
+def test_programs_leave_the_verifier_headroom(gatewayd):
+    walked = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in re.finditer(
+        r"BPF program (\w+): the verifier walked (\d+) instructions \(its limit: (\d+)\)", gatewayd.log_text())}
+    assert {"xlat_6to4", "xlat_4to6"} <= walked.keys(), gatewayd.log_text()
+    heavy = {name: n for name, (n, limit) in walked.items() if n > limit // 4}
+    assert not heavy, f"within 4x of the verifier's limit: {heavy} (all: {walked})"
