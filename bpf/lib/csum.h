@@ -67,7 +67,10 @@ static __always_inline __u32 pseudo_diff_4to6_inline(__be32 s4, __be32 d4, const
 
 /*
  * Byte loops run under bpf_loop() (kernel 5.17+): the verifier checks the
- * body once instead of once per iteration.
+ * body once (6.1), or again until its states repeat (6.8+), instead of once
+ * per iteration. So what a body keeps in ctx must reach a state it has had
+ * before: values that start unknown (an offset, a length, a sum), never a
+ * count that starts at a constant (see move_chunk()).
  */
 struct chunk_walk {
 	struct __sk_buff *skb;
