@@ -13,6 +13,7 @@
 #include "bus.h"
 #include "log.h"
 #include "manager.h"
+#include "module.h"
 /* Its "#pragma unroll" is for clang -target bpf; gcc need not hear about it. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunknown-pragmas"
@@ -1142,6 +1143,12 @@ int manager_start(Manager *m) {
         r = netlink_open(&m->netlink);
         if (r < 0)
                 return log_error_errno(r, "Failed to open rtnetlink: %m");
+
+        /* NAT66 needs conntrack, which our table would load moments later;
+         * the fast path needs it now, its kfuncs being in the module's BTF. */
+        r = module_load("nf_conntrack");
+        if (r < 0)
+                log_warning_errno(r, "Failed to load kernel module nf_conntrack, the fast path may not be available: %m");
 
         r = translator_new(&m->translator);
         if (r < 0)
