@@ -186,6 +186,7 @@ typedef struct GatewayStatus {
         char *nat46_interface;
         char *nat46_ipv4_prefix;
         int nat46_active;               /* -1: the daemon does not say (older API) */
+        int fast_path, fast_path_active; /* -1 likewise */
         size_t n_static_maps;
 } GatewayStatus;
 
@@ -280,6 +281,8 @@ static const struct {
         { "NAT46Interface",  "s",     read_string,     offsetof(GatewayStatus, nat46_interface)   },
         { "NAT46IPv4Prefix", "s",     read_string,     offsetof(GatewayStatus, nat46_ipv4_prefix) },
         { "NAT46Active",     "b",     read_bool,       offsetof(GatewayStatus, nat46_active)      },
+        { "FastPath",        "b",     read_bool,       offsetof(GatewayStatus, fast_path)         },
+        { "FastPathActive",  "b",     read_bool,       offsetof(GatewayStatus, fast_path_active)  },
         { "StaticMaps",      "a(ss)", read_pair_count, offsetof(GatewayStatus, n_static_maps)     },
 };
 
@@ -453,6 +456,12 @@ static void print_status(const GatewayStatus *s) {
                        s->nat46_active < 0 ? "" : s->nat46_active ? " (attached)" : " (not attached)");
         else
                 print_field("NAT46", "off");
+        /* FastPath=yes on a kernel that refused its programs (gateway.conf(5)) is the case to see. */
+        if (s->fast_path > 0)
+                print_field("Fast Path", s->fast_path_active < 0 ? "on" :
+                                         s->fast_path_active ? "on (active)" : "on (not available on this kernel)");
+        else if (s->fast_path == 0)
+                print_field("Fast Path", "off");
         snprintf(buf, sizeof(buf), "%zu", s->n_static_maps);
         print_field("Static Maps", buf);
         print_chain(s);
@@ -480,7 +489,7 @@ static int verb_status_json(sd_bus *bus) {
 static int verb_status(sd_bus *bus, int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        _cleanup_(gateway_status_done) GatewayStatus s = { .nat46_active = -1 };
+        _cleanup_(gateway_status_done) GatewayStatus s = { .nat46_active = -1, .fast_path = -1, .fast_path_active = -1 };
         int r;
 
         if (arg_json)

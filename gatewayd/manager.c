@@ -11,9 +11,9 @@
 
 #include "build-config.h"
 #include "bus.h"
+#include "conntrack.h"
 #include "log.h"
 #include "manager.h"
-#include "module.h"
 /* Its "#pragma unroll" is for clang -target bpf; gcc need not hear about it. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunknown-pragmas"
@@ -1146,9 +1146,9 @@ int manager_start(Manager *m) {
 
         /* NAT66 needs conntrack, which our table would load moments later;
          * the fast path needs it now, its kfuncs being in the module's BTF. */
-        r = module_load("nf_conntrack");
+        r = conntrack_load();
         if (r < 0)
-                log_warning_errno(r, "Failed to load kernel module nf_conntrack, the fast path may not be available: %m");
+                log_warning_errno(r, "Failed to have the kernel load nf_conntrack, the fast path may not be available: %m");
 
         r = translator_new(&m->translator);
         if (r < 0)

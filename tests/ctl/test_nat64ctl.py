@@ -348,6 +348,10 @@ def test_status_human(daemon_ctl, bus):
     if "NAT46Active" in daemon_properties(bus):
         nat46 += " (attached)" if prop(bus, "NAT46Active") else " (not attached)"
     assert f["NAT46"] == [nat46]
+    if not prop(bus, "FastPath"):
+        assert f["Fast Path"] == ["off"]
+    else:
+        assert f["Fast Path"] == ["on (active)" if prop(bus, "FastPathActive") else "on (not available on this kernel)"]
     assert f["Static Maps"] == [str(len(prop(bus, "StaticMaps")))] == ["1"]
     assert f["Chain"] == [CHAIN_NAT66, CHAIN_NAT46]
 
