@@ -18,7 +18,6 @@ int conntrack_load(void) {
         _cleanup_(netlink_socket_closep) struct mnl_socket *s = NULL;
         uint8_t buf[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg))];
         struct nlmsghdr *nlh;
-        struct nfgenmsg *nfg;
         int r;
 
         if (access(NF_CONNTRACK_SYSFS, F_OK) == 0) {
@@ -29,12 +28,7 @@ int conntrack_load(void) {
         r = netlink_socket_open(NETLINK_NETFILTER, 0, &s);
         if (r < 0)
                 return r;
-        nlh = mnl_nlmsg_put_header(buf);
-        nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET_STATS;
-        nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-        nfg->nfgen_family = AF_UNSPEC;
-        nfg->version = NFNETLINK_V0;
-        nfg->res_id = 0;
+        nlh = netlink_nfnl_message_put(buf, NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET_STATS, AF_UNSPEC);
         r = netlink_socket_transact(s, nlh, NULL, NULL);
         if (r < 0)
                 return r;

@@ -10,6 +10,7 @@
 #include <libmnl/libmnl.h>
 #include <net/if.h>             /* before the linux/ headers, which then leave out its definitions */
 #include <linux/if_link.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <stdio.h>
@@ -175,6 +176,19 @@ int netlink_socket_drain(struct mnl_socket *s, netlink_msg_cb cb, void *userdata
                 if (r < 0)
                         return r;
         }
+}
+
+struct nlmsghdr *netlink_nfnl_message_put(uint8_t *buf, uint8_t subsys, uint8_t type, uint8_t family) {
+        struct nlmsghdr *nlh;
+        struct nfgenmsg *nfg;
+
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = (subsys << 8) | type;
+        nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+        nfg->nfgen_family = family;
+        nfg->version = NFNETLINK_V0;
+        nfg->res_id = 0;
+        return nlh;
 }
 
 /* ---- links --------------------------------------------------------------- */

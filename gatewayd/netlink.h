@@ -74,3 +74,5 @@ struct mnl_socket *netlink_socket_close(struct mnl_socket *s);
 static inline void netlink_socket_closep(struct mnl_socket **s) {
         netlink_socket_close(*s);
 }
+/* An nfnetlink request's header at buf: subsystem, message type, the nfgenmsg for family. */
+struct nlmsghdr *netlink_nfnl_message_put(uint8_t *buf, uint8_t subsys, uint8_t type, uint8_t family);

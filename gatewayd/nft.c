@@ -531,19 +531,6 @@ int nft_read_counters(NftCounter *ret, size_t max, size_t *ret_n) {
 
 /* ---- nfnetlink ----------------------------------------------------------- */
 
-static struct nlmsghdr *nft_message_put(uint8_t *buf, uint16_t type, uint8_t family) {
-        struct nlmsghdr *nlh;
-        struct nfgenmsg *nfg;
-
-        nlh = mnl_nlmsg_put_header(buf);
-        nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | type;
-        nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-        nfg->nfgen_family = family;
-        nfg->version = NFNETLINK_V0;
-        nfg->res_id = 0;
-        return nlh;
-}
-
 /* Asks the kernel directly: its ENOENT is unambiguous, unlike nft's error text. */
 int nft_table_exists(uint8_t family) {
         _cleanup_(netlink_socket_closep) struct mnl_socket *s = NULL;
@@ -555,7 +542,7 @@ int nft_table_exists(uint8_t family) {
         if (r < 0)
                 return r;
 
-        nlh = nft_message_put(buf, NFT_MSG_GETTABLE, family);
+        nlh = netlink_nfnl_message_put(buf, NFNL_SUBSYS_NFTABLES, NFT_MSG_GETTABLE, family);
         mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, NFT_TABLE_NAME);
 
         r = netlink_socket_transact(s, nlh, NULL, NULL);
