@@ -183,6 +183,8 @@ static int translator_open_load(Translator *t, bool fastpath) {
 static void log_verified_insns(struct bpf_object *obj) {
         struct bpf_program *prog;
 
+        if (log_max_level < LOG_DEBUG)  /* a syscall per program, for a debug line */
+                return;
         bpf_object__for_each_program(prog, obj) {
                 struct bpf_prog_info info = {};
                 uint32_t len = sizeof(info);
@@ -193,10 +195,6 @@ static void log_verified_insns(struct bpf_object *obj) {
                 log_debug("BPF program %s: the verifier walked %" PRIu32 " instructions (its limit: %u).",
                           bpf_program__name(prog), info.verified_insns, VERIFIER_LIMIT_INSNS);
         }
-}
-
-static const char *strip_libbpf_prefix(const char *msg) {
-        return startswith(msg, "libbpf: ") ?: msg;
 }
 
 static int prog_array_set(struct bpf_map *map, uint32_t index, struct bpf_program *prog) {
@@ -224,8 +222,7 @@ int translator_new(Translator **ret) {
                         return r;
                 log_info_errno(k, "The fast path could not be loaded (conntrack's BPF kfuncs missing, or in a module "
                                    "and no CAP_SYS_ADMIN to find them), FastPath= is not available: %m%s%s",
-                               libbpf_first_warning[0] ? "; libbpf: " : "",
-                               strip_libbpf_prefix(libbpf_first_warning));
+                               libbpf_first_warning[0] ? "; " : "", libbpf_first_warning);
         }
 
         log_verified_insns(t->skel->obj);

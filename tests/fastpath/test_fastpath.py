@@ -19,7 +19,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-import gatewayd as G  # noqa: E402
 import topology as T  # noqa: E402
 
 FAST_CONF = T.GATEWAY_CONF if "FastPath=yes" in T.GATEWAY_CONF else T.GATEWAY_CONF.replace(
@@ -300,15 +299,6 @@ def test_fast_path_key_checked(tmp_path):
     assert "[NAT66] FastPath=" in r.stderr and '"maybe" is neither "yes" nor "no"' in r.stderr, r.stderr
 
 
-def fast_path_status(daemon):
-    """The "Fast Path:" line of nat64ctl status, as an operator reads it."""
-    r = subprocess.run([str(G.build_dir() / "ctl" / "nat64ctl"), "--no-pager", "status"], env=daemon.bus.env(),
-                       capture_output=True, text=True, check=True)
-    lines = [line.split(": ", 1)[1] for line in r.stdout.splitlines() if line.strip().startswith("Fast Path:")]
-    assert len(lines) == 1, r.stdout
-    return lines[0]
-
-
 def test_reload_turns_it_off_and_on(fast, topo):
     sport = 40106
     udp_round(topo, 3, sport)
@@ -316,7 +306,7 @@ def test_reload_turns_it_off_and_on(fast, topo):
     udp_round(topo, 3, sport)
     assert ingress_programs(topo) == ["xlat_fastpath"]
     assert json.loads(fast.get_property("FastPathActive").stdout)["data"] is True
-    assert fast_path_status(fast) == "on (active)"
+    assert fast.status_field("Fast Path") == ["on (active)"]
 
     fast.config.write_text(FAST_CONF.replace("FastPath=yes", "FastPath=no"))
     fast.call("Reload")
@@ -327,7 +317,7 @@ def test_reload_turns_it_off_and_on(fast, topo):
     assert after["fastpath-6to4"] == before["fastpath-6to4"]
     assert after["packets-6to4"] - before["packets-6to4"] == 5
     assert json.loads(fast.get_property("FastPathActive").stdout)["data"] is False
-    assert fast_path_status(fast) == "off"
+    assert fast.status_field("Fast Path") == ["off"]
 
     fast.config.write_text(FAST_CONF)
     fast.call("Reload")

@@ -705,7 +705,6 @@ def test_man_page_documents_every_member():
     assert not missing, f"not in man/nat64-gatewayd.8: {missing}"
 
 
-
 # The verifier gives up at a million instructions per program; how far it
 # walks grows between kernel builds (6.18.44's build fc-v1252 walked bpf_loop
 # callbacks until their states repeat, and a byte count that never repeated

@@ -207,6 +207,12 @@ class Gatewayd:
                                "org.nat64.Gateway1", method, *([signature, *args] if signature else []),
                                user=user, check=check)
 
+    def status_field(self, label):
+        """The values on nat64ctl status's "<label>:" line, as an operator reads them."""
+        r = subprocess.run([str(build_dir() / "ctl" / "nat64ctl"), "--no-pager", "status"], env=self.bus.env(),
+                           capture_output=True, text=True, check=True)
+        return [line.split(": ", 1)[1] for line in r.stdout.splitlines() if line.strip().startswith(label + ":")]
+
     def get_property(self, name, user=None, check=True):
         return self.bus.busctl("--json=short", "get-property", "org.nat64.Gateway1", "/org/nat64/Gateway1",
                                "org.nat64.Gateway1", name, user=user, check=check)
