@@ -11,6 +11,7 @@
 
 #include "build-config.h"
 #include "bus.h"
+#include "capability.h"
 #include "conntrack.h"
 #include "log.h"
 #include "manager.h"
@@ -1153,6 +1154,11 @@ int manager_start(Manager *m) {
         r = translator_new(&m->translator);
         if (r < 0)
                 return log_error_errno(r, "Failed to load the BPF translator: %m");
+
+        /* Before the first packet or D-Bus call is looked at. */
+        r = capability_drop_load_only();
+        if (r < 0)
+                return log_error_errno(r, "Failed to give up the capabilities needed only for loading: %m");
 
         r = mroute_new(m->event, translator_mcast_rx_fd(m->translator), &m->mroute);
         if (r < 0)

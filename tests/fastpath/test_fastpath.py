@@ -341,3 +341,44 @@ def test_stop_puts_tcp_window_tracking_back(make_gatewayd, topo, before):
     assert liberal() == "1"
     g.stop()
     assert liberal() == before
+
+
+# linux/capability.h
+CAP_SETPCAP, CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_BPF = 8, 12, 21, 39
+
+
+def capability_sets(pid):
+    """{"CapEff": int, ...} of /proc/<pid>/status."""
+    sets = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key.startswith("Cap"):
+            sets[key] = int(value, 16)
+    return sets
+
+
+def test_capabilities_needed_only_to_load_are_given_up(fast, topo):
+    """CAP_SYS_ADMIN lets libbpf find a kfunc in a module's BTF (Debian's
+    6.1, units/fastpath-module-kfuncs.conf); the daemon gives it up, with
+    CAP_SETPCAP, once the translator is loaded, and keeps what it goes on
+    using. Started as root here, it had every capability."""
+    mine = capability_sets("self")
+    if not mine["CapEff"] >> CAP_SYS_ADMIN & 1 or not mine["CapBnd"] >> CAP_SETPCAP & 1:
+        pytest.skip("the tests run without CAP_SYS_ADMIN or CAP_SETPCAP")
+    sets = capability_sets(fast.pid)
+    for name in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        for cap in (CAP_SYS_ADMIN, CAP_SETPCAP):
+            assert not sets[name] >> cap & 1, f"{name} {sets[name]:#x} still has capability {cap}"
+    for cap in (CAP_NET_ADMIN, CAP_BPF):
+        assert sets["CapEff"] >> cap & 1, f"CapEff {sets['CapEff']:#x} lost capability {cap}"
+
+    # and the fast path, loaded before, works; so does a reload, which loads no program
+    sport = 40107
+    udp_round(topo, 3, sport)
+    time.sleep(UDP_STREAM_AGE)
+    udp_round(topo, 3, sport)
+    fast.call("Reload")
+    before = fast.statistics()
+    udp_round(topo, 5, sport)
+    assert fast.statistics()["fastpath-6to4"] - before["fastpath-6to4"] == 5
+    assert fast.status_field("Fast Path") == ["on (active)"]
